@@ -1,0 +1,94 @@
+"""Label-map PNGs: forgiving reads (P, L, LA, RGB, RGBA), strict 8-bit palette writes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from annotator.errors import AnnotatorError
+from annotator.formats.atomic import atomic_write_bytes
+from annotator.formats.palette import davis_palette
+
+VOID = 255
+
+
+def read_label_map(path: str | Path, expected_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read a mask as an H x W uint8 label map; `expected_size` is (height, width)."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            image.load()
+            labels = _to_labels(image, path)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise AnnotatorError(f"cannot read the mask ({exc})", path) from exc
+    if expected_size is not None and labels.shape != tuple(expected_size):
+        h, w = labels.shape
+        raise AnnotatorError(
+            f"mask is {w}x{h} but its frame is {expected_size[1]}x{expected_size[0]}", path
+        )
+    return labels
+
+
+def _to_labels(image: Image.Image, path: Path) -> np.ndarray:
+    if image.mode == "P":
+        return np.array(image, dtype=np.uint8)
+    if image.mode in ("L", "LA", "I", "I;16", "1"):
+        values = np.array(image.getchannel(0) if image.mode == "LA" else image)
+        if values.dtype == bool:
+            return values.astype(np.uint8)
+        if values.max(initial=0) > 255:
+            raise AnnotatorError("mask values exceed 255; expected 8-bit object ids", path)
+        values = values.astype(np.uint8)
+        return _binary_to_object(values)
+    if image.mode in ("RGB", "RGBA"):
+        return _colours_to_labels(np.array(image.convert("RGB")), path)
+    raise AnnotatorError(f"unsupported mask mode {image.mode}", path)
+
+
+def _binary_to_object(values: np.ndarray) -> np.ndarray:
+    """A 0/255 mask is one object (id 1); anything else already holds ids."""
+    present = np.unique(values)
+    if present.size and set(present.tolist()) <= {0, 255}:
+        return (values == 255).astype(np.uint8)
+    return values
+
+
+def _colours_to_labels(rgb: np.ndarray, path: Path) -> np.ndarray:
+    packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
+    colours, inverse = np.unique(packed.ravel(), return_inverse=True)
+    if set(colours.tolist()) <= {0, 0xFFFFFF}:
+        return (packed == 0xFFFFFF).astype(np.uint8)
+    palette = davis_palette().astype(np.uint32)
+    palette_packed = (palette[:, 0] << 16) | (palette[:, 1] << 8) | palette[:, 2]
+    lookup: dict[int, int] = {}
+    for index, colour in enumerate(palette_packed.tolist()):
+        lookup.setdefault(int(colour), index)
+    ids = np.empty(colours.size, dtype=np.uint8)
+    for index, colour in enumerate(colours.tolist()):
+        if colour not in lookup:
+            y, x = np.unravel_index(int(np.argmax(packed == colour)), packed.shape)
+            raise AnnotatorError(
+                f"unknown colour {(colour >> 16, (colour >> 8) & 255, colour & 255)} "
+                f"at x={x}, y={y}: not in the DAVIS palette",
+                path,
+            )
+        ids[index] = lookup[colour]
+    return ids[inverse].reshape(packed.shape)
+
+
+def encode_label_map(labels: np.ndarray) -> bytes:
+    """PNG bytes of an 8-bit palette image, palette padded to 256 entries."""
+    if labels.ndim != 2 or labels.dtype != np.uint8:
+        raise ValueError(f"label map must be 2-D uint8, got {labels.dtype} {labels.shape}")
+    image = Image.frombytes("P", (labels.shape[1], labels.shape[0]), np.ascontiguousarray(labels))
+    image.putpalette(davis_palette().ravel().tolist())
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def write_label_map(path: str | Path, labels: np.ndarray) -> None:
+    atomic_write_bytes(path, encode_label_map(labels))

@@ -1,0 +1,34 @@
+"""Shared test fixtures: the real DAVIS 2016 dev sequences and the STCN fixture from ../shared."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("VOS_SHARED", REPO.parent / "shared"))
+DAVIS_ROOT = SHARED / "data" / "davis16-dev"
+STCN_FIXTURE = SHARED / "fixtures" / "stcn"
+DEV_SEQUENCES = (
+    "bear", "boat", "flamingo", "hike", "lucia",
+    "mallard-water", "paragliding", "rhino", "soccerball", "swing",
+)
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: tests need ../shared (or set VOS_SHARED)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def davis_root() -> Path:
+    """DAVIS layout root: JPEGImages/480p/<seq>/*.jpg, Annotations/480p/<seq>/*.png."""
+    return _require(DAVIS_ROOT)
+
+
+@pytest.fixture(scope="session")
+def stcn_fixture_dir() -> Path:
+    return _require(STCN_FIXTURE)
