@@ -56,13 +56,17 @@ def _binary_to_object(values: np.ndarray) -> np.ndarray:
     return values
 
 
+def _pack_rgb(rgb: np.ndarray) -> np.ndarray:
+    rgb = rgb.astype(np.uint32)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
 def _colours_to_labels(rgb: np.ndarray, path: Path) -> np.ndarray:
-    packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
+    packed = _pack_rgb(rgb)
     colours, inverse = np.unique(packed.ravel(), return_inverse=True)
     if set(colours.tolist()) <= {0, 0xFFFFFF}:
         return (packed == 0xFFFFFF).astype(np.uint8)
-    palette = davis_palette().astype(np.uint32)
-    palette_packed = (palette[:, 0] << 16) | (palette[:, 1] << 8) | palette[:, 2]
+    palette_packed = _pack_rgb(davis_palette())
     lookup: dict[int, int] = {}
     for index, colour in enumerate(palette_packed.tolist()):
         lookup.setdefault(int(colour), index)

@@ -1,0 +1,167 @@
+"""Undo and redo: each step is a list of small reversible patches, the total bounded in bytes."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from annotator.annotation.objects import ObjectInfo
+
+# Rough fixed cost of one patch object (Python object and array headers), for the byte budget.
+_PATCH_OVERHEAD = 160
+
+
+@dataclass(frozen=True)
+class LabelPatch:
+    """The box (y0, y1, x0, x1) of one frame's label map before and after, zlib-compressed."""
+
+    index: int
+    box: tuple[int, int, int, int]
+    before: bytes
+    after: bytes
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.before) + len(self.after) + _PATCH_OVERHEAD
+
+
+@dataclass(frozen=True)
+class StatePatch:
+    """One object's state codes on some frames, before and after."""
+
+    object_id: int
+    frames: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        return self.frames.nbytes + self.before.nbytes + self.after.nbytes + _PATCH_OVERHEAD
+
+
+@dataclass(frozen=True)
+class ObjectPatch:
+    """An object added (before None), removed (after None) or changed; with its state codes."""
+
+    object_id: int
+    before: ObjectInfo | None
+    after: ObjectInfo | None
+    states_before: np.ndarray | None = None
+    states_after: np.ndarray | None = None
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.states_before, self.states_after)
+        return sum(a.nbytes for a in arrays if a is not None) + _PATCH_OVERHEAD
+
+
+Patch = LabelPatch | StatePatch | ObjectPatch
+
+
+@dataclass
+class Step:
+    """One undoable action: patches in the order they were made."""
+
+    name: str
+    patches: list[Patch] = field(default_factory=list)
+    nbytes: int = 0
+
+    def add(self, patch: Patch) -> None:
+        self.patches.append(patch)
+        self.nbytes += patch.nbytes
+
+
+class History:
+    """Undo and redo stacks; the oldest steps are dropped beyond `max_bytes` or `max_steps`.
+
+    The step in progress and the latest finished step are always kept, whatever their size.
+    """
+
+    def __init__(self, max_bytes: int = 256 * 2**20, max_steps: int = 1000) -> None:
+        self.max_bytes = max_bytes
+        self.max_steps = max_steps
+        self._undo: deque[Step] = deque()
+        self._redo: deque[Step] = deque()
+        self._open: Step | None = None
+        self._depth = 0
+        self._nbytes = 0
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by all finished steps on both stacks."""
+        return self._nbytes
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    @property
+    def undo_name(self) -> str | None:
+        return self._undo[-1].name if self._undo else None
+
+    @property
+    def redo_name(self) -> str | None:
+        return self._redo[-1].name if self._redo else None
+
+    @property
+    def recording(self) -> bool:
+        return self._open is not None
+
+    def begin(self, name: str) -> None:
+        """Open a step (or nest inside the open one: the outermost name wins)."""
+        if self._depth == 0:
+            self._open = Step(name)
+        self._depth += 1
+
+    def end(self) -> None:
+        """Close the innermost `begin`; the outermost close files a non-empty step."""
+        self._depth -= 1
+        if self._depth > 0:
+            return
+        step, self._open = self._open, None
+        if step is None or not step.patches:
+            return
+        self._undo.append(step)
+        self._nbytes += step.nbytes
+        for dropped in self._redo:
+            self._nbytes -= dropped.nbytes
+        self._redo.clear()
+        self._trim()
+
+    def record(self, patch: Patch) -> None:
+        if self._open is None:
+            raise RuntimeError("record() outside begin()/end()")
+        self._open.add(patch)
+
+    def pop_undo(self) -> Step | None:
+        """The step to revert; it moves to the redo stack."""
+        if self._open is not None or not self._undo:
+            return None
+        step = self._undo.pop()
+        self._redo.append(step)
+        return step
+
+    def pop_redo(self) -> Step | None:
+        """The step to apply again; it moves to the undo stack."""
+        if self._open is not None or not self._redo:
+            return None
+        step = self._redo.pop()
+        self._undo.append(step)
+        return step
+
+    def clear(self) -> None:
+        self._undo.clear()
+        self._redo.clear()
+        self._nbytes = 0
+
+    def _trim(self) -> None:
+        while len(self._undo) > 1 and (
+            self._nbytes > self.max_bytes or len(self._undo) > self.max_steps
+        ):
+            self._nbytes -= self._undo.popleft().nbytes

@@ -1,0 +1,654 @@
+"""The in-memory annotation of one video: objects, label maps, frame states, undo and redo."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+
+from annotator.annotation.events import ChangeEvent, Listener
+from annotator.annotation.history import History, LabelPatch, ObjectPatch, StatePatch, Step
+from annotator.annotation.objects import (
+    MAX_OBJECT_ID,
+    MIN_OBJECT_ID,
+    STATE_CODES,
+    STATES_BY_CODE,
+    VOID,
+    FrameState,
+    ObjectInfo,
+    check_object_id,
+)
+from annotator.annotation.storage import LabelStore, compress, decompress, object_ids_in
+
+_EMPTY = STATE_CODES[FrameState.EMPTY]
+_KEYFRAME = STATE_CODES[FrameState.KEYFRAME]
+_PROPAGATED = STATE_CODES[FrameState.PROPAGATED]
+_EDITED = STATE_CODES[FrameState.EDITED]
+# Which state wins when two objects merge: keyframe > edited > propagated > empty (by code).
+_MERGE_RANK = np.array([0, 3, 1, 2], dtype=np.uint8)
+
+
+class _Pending:
+    """What the operation in progress has touched, for its change event."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        self.frames: set[int] = set()
+        self.objects: set[int] = set()
+        self.objects_changed = False
+
+    def event(self) -> ChangeEvent | None:
+        if not (self.frames or self.objects or self.objects_changed):
+            return None
+        return ChangeEvent(
+            self.reason, frozenset(self.frames), frozenset(self.objects), self.objects_changed
+        )
+
+
+class VideoAnnotation:
+    """Objects, one label map per frame, per-object frame states, undo/redo, notifications.
+
+    Label maps are H x W uint8 (0 background, 1..254 objects, 255 void), kept compressed per
+    frame. Every change is one undo step unless grouped with `transaction(name)`. Listeners
+    added with `subscribe` get a `ChangeEvent` after each operation (on the calling thread).
+    `dirty_frames` and `meta_dirty` tell a saver what changed since `mark_saved()`.
+    """
+
+    def __init__(
+        self,
+        frame_names: Sequence[str],
+        height: int,
+        width: int,
+        *,
+        max_undo_bytes: int = 256 * 2**20,
+        max_undo_steps: int = 1000,
+    ) -> None:
+        if not frame_names:
+            raise ValueError("a video annotation needs at least one frame")
+        self.frame_names = list(frame_names)
+        self.height = int(height)
+        self.width = int(width)
+        self.history = History(max_undo_bytes, max_undo_steps)
+        self.dirty_frames: set[int] = set()
+        self.meta_dirty = False
+        self.marks: dict[int, str] = {}
+        self._store = LabelStore(len(self.frame_names), self.height, self.width)
+        self._objects: dict[int, ObjectInfo] = {}
+        self._states: dict[int, np.ndarray] = {}
+        self._listeners: list[Listener] = []
+        self._lock = threading.RLock()
+        self._pending: _Pending | None = None
+        self._op_depth = 0
+
+    # ----------------------------------------------------------------- reading
+    def __len__(self) -> int:
+        return len(self.frame_names)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.height, self.width
+
+    @property
+    def objects(self) -> dict[int, ObjectInfo]:
+        """Object id -> details, in id order (a copy)."""
+        with self._lock:
+            return dict(sorted(self._objects.items()))
+
+    def object(self, object_id: int) -> ObjectInfo:
+        try:
+            return self._objects[object_id]
+        except KeyError:
+            raise KeyError(f"no object {object_id}") from None
+
+    def label_map(self, index: int) -> np.ndarray:
+        """A copy of frame `index`'s label map."""
+        with self._lock:
+            return self._store.get(self._index(index)).copy()
+
+    def object_mask(self, index: int, object_id: int) -> np.ndarray:
+        """Bool H x W mask of one object on one frame."""
+        with self._lock:
+            return self._store.get(self._index(index)) == object_id
+
+    def objects_on(self, index: int) -> frozenset[int]:
+        """Ids with pixels on frame `index`."""
+        return self._store.present(self._index(index))
+
+    def compressed_label_map(self, index: int) -> bytes | None:
+        """zlib bytes of the raw label map (None when all background), for journals."""
+        return self._store.compressed(self._index(index))
+
+    def state(self, index: int, object_id: int) -> FrameState:
+        index = self._index(index)
+        states = self._states.get(object_id)
+        if states is None:
+            raise KeyError(f"no object {object_id}")
+        return STATES_BY_CODE[int(states[index])]
+
+    def state_codes(self, object_id: int) -> np.ndarray:
+        """uint8 array of one object's state per frame; decode with `STATES_BY_CODE`."""
+        return self._states[object_id].copy()
+
+    def keyframe_indices(self, object_ids: Iterable[int] | None = None) -> list[int]:
+        """Frames where a person made or fixed (keyframe or edited) any of `object_ids`."""
+        ids = self._objects if object_ids is None else list(object_ids)
+        by_person = np.zeros(len(self), dtype=bool)
+        for object_id in ids:
+            codes = self._states[object_id]
+            by_person |= (codes == _KEYFRAME) | (codes == _EDITED)
+        return np.flatnonzero(by_person).tolist()
+
+    def keyframes(self, object_ids: Iterable[int] | None = None) -> dict[int, np.ndarray]:
+        """Frame index -> label map (copy) for every frame of `keyframe_indices`."""
+        return {i: self.label_map(i) for i in self.keyframe_indices(object_ids)}
+
+    def frame_range(self, object_id: int) -> tuple[int, int] | None:
+        """First and last frame index where the object has pixels, or None."""
+        frames = self._store.frames_with(object_id)
+        return (frames[0], frames[-1]) if frames else None
+
+    def frames_with(self, object_id: int) -> list[int]:
+        return self._store.frames_with(object_id)
+
+    @property
+    def can_undo(self) -> bool:
+        return self.history.can_undo
+
+    @property
+    def can_redo(self) -> bool:
+        return self.history.can_redo
+
+    @property
+    def is_dirty(self) -> bool:
+        return bool(self.dirty_frames) or self.meta_dirty
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by label maps and undo history (approximate)."""
+        return self._store.nbytes + self.history.nbytes
+
+    # ------------------------------------------------------------ notifications
+    def subscribe(self, callback: Listener) -> Any:
+        """Call `callback(event)` after every change; returns a function that unsubscribes."""
+        self._listeners.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(callback)
+
+        return unsubscribe
+
+    def _emit(self, event: ChangeEvent) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    @contextlib.contextmanager
+    def transaction(self, name: str) -> Iterator[None]:
+        """Group every change made inside into one undo step called `name`."""
+        with self._lock:
+            self.history.begin(name)
+            try:
+                yield
+            finally:
+                self.history.end()
+
+    @contextlib.contextmanager
+    def _operation(self, reason: str) -> Iterator[_Pending]:
+        event = None
+        with self._lock:
+            outer = self._op_depth == 0
+            if outer:
+                self._pending = _Pending(reason)
+            assert self._pending is not None
+            self._op_depth += 1
+            self.history.begin(reason)
+            try:
+                yield self._pending
+            finally:
+                self.history.end()
+                self._op_depth -= 1
+                if outer:
+                    event, self._pending = self._pending.event(), None
+        if event is not None:
+            self._emit(event)
+
+    # ------------------------------------------------------------------ objects
+    def add_object(
+        self,
+        category: str = "",
+        caption: str = "",
+        object_id: int | None = None,
+        colour: tuple[int, int, int] | None = None,
+    ) -> ObjectInfo:
+        """Create an object; the lowest free id unless `object_id` is given."""
+        with self._operation("add object"):
+            if object_id is None:
+                object_id = self._free_id()
+            check_object_id(object_id)
+            if object_id in self._objects:
+                raise ValueError(f"object {object_id} already exists")
+            info = ObjectInfo(object_id, category, caption, colour or (0, 0, 0))
+            self._put_object(info, np.zeros(len(self), np.uint8))
+            return info
+
+    def remove_object(self, object_id: int) -> None:
+        """Delete an object and its pixels on every frame."""
+        with self._operation("remove object"):
+            info = self.object(object_id)
+            for index in self._store.frames_with(object_id):
+                labels = self._store.get(index).copy()
+                labels[labels == object_id] = 0
+                self._write_labels(index, labels)
+            self._drop_object(info)
+
+    def merge_objects(self, keep_id: int, absorbed_id: int) -> None:
+        """`absorbed_id`'s pixels become `keep_id`'s on every frame; `absorbed_id` is removed."""
+        if keep_id == absorbed_id:
+            raise ValueError("cannot merge an object with itself")
+        with self._operation("merge objects"):
+            self.object(keep_id)
+            absorbed = self.object(absorbed_id)
+            for index in self._store.frames_with(absorbed_id):
+                labels = self._store.get(index).copy()
+                labels[labels == absorbed_id] = keep_id
+                self._write_labels(index, labels)
+            kept, other = self._states[keep_id], self._states[absorbed_id]
+            merged = np.where(_MERGE_RANK[kept] >= _MERGE_RANK[other], kept, other)
+            changed = np.flatnonzero(merged != kept)
+            self._set_codes(keep_id, changed, merged[changed])
+            self._drop_object(absorbed)
+
+    def update_object(
+        self,
+        object_id: int,
+        *,
+        category: str | None = None,
+        caption: str | None = None,
+        colour: tuple[int, int, int] | None = None,
+    ) -> ObjectInfo:
+        """Change an object's category, caption or colour."""
+        with self._operation("edit object") as pending:
+            before = self.object(object_id)
+            after = ObjectInfo(
+                object_id,
+                before.category if category is None else category,
+                before.caption if caption is None else caption,
+                before.colour if colour is None else tuple(int(c) for c in colour),
+            )
+            if after != before:
+                self.history.record(ObjectPatch(object_id, before, after))
+                self._objects[object_id] = after
+                self.meta_dirty = True
+                pending.objects.add(object_id)
+                pending.objects_changed = True
+            return after
+
+    # ------------------------------------------------------------------ editing
+    def paint(
+        self,
+        index: int,
+        object_id: int,
+        mask: np.ndarray,
+        state: FrameState = FrameState.KEYFRAME,
+    ) -> None:
+        """A person's stroke: `object_id` takes the pixels of `mask` (bool H x W).
+
+        The objects touched get `state`, except that a propagated or edited frame becomes
+        `edited` for them.
+        """
+        index = self._index(index)
+        mask = self._check_mask(mask)
+        if not mask.any():
+            return
+        with self._operation("paint"):
+            self.object(object_id)
+            labels = self._store.get(index).copy()
+            touched = object_ids_in(labels[mask]) | {object_id}
+            labels[mask] = object_id
+            self._write_labels(index, labels)
+            self._touch_by_person(index, touched, state)
+
+    def erase(self, index: int, mask: np.ndarray, object_id: int | None = None) -> None:
+        """A person's eraser: pixels of `mask` become background (only `object_id`'s if given)."""
+        index = self._index(index)
+        mask = self._check_mask(mask)
+        with self._operation("erase"):
+            labels = self._store.get(index).copy()
+            if object_id is not None:
+                self.object(object_id)
+                mask = mask & (labels == object_id)
+            touched = object_ids_in(labels[mask])
+            labels[mask] = 0
+            self._write_labels(index, labels)
+            self._touch_by_person(index, touched, FrameState.KEYFRAME)
+
+    def set_label_map(
+        self, index: int, labels: np.ndarray, state: FrameState = FrameState.KEYFRAME
+    ) -> None:
+        """A person sets a whole frame; unknown ids become new objects."""
+        index = self._index(index)
+        labels = self._check_labels(labels)
+        with self._operation("set frame"):
+            new_ids = object_ids_in(labels)
+            for object_id in sorted(new_ids - self._objects.keys()):
+                self._put_object(ObjectInfo(object_id), np.zeros(len(self), np.uint8))
+            touched = new_ids | self._store.present(index)
+            self._write_labels(index, labels.copy())
+            self._touch_by_person(index, touched, state)
+
+    def set_state(self, index: int, object_id: int, state: FrameState) -> None:
+        """Set one object's state on one frame (e.g. promote an edited frame to a keyframe)."""
+        index = self._index(index)
+        with self._operation("set state"):
+            self.object(object_id)
+            self._set_codes(object_id, np.array([index]), np.array([STATE_CODES[state]], np.uint8))
+
+    def apply_propagated(
+        self, index: int, labels: np.ndarray, object_ids: Iterable[int] | None = None
+    ) -> None:
+        """Take a propagation result for frame `index`.
+
+        Only the objects in `object_ids` (default: all) are taken from `labels`; where one of
+        them is a keyframe or edited on this frame it keeps its pixels, as do objects outside
+        `object_ids` and void. The others become `propagated` where they have pixels, else
+        `empty`. Ids in `labels` that are no (longer an) object are dropped.
+        """
+        index = self._index(index)
+        labels = self._check_labels(labels)
+        with self._operation("propagate"):
+            covered = (
+                set(self._objects) if object_ids is None else set(object_ids) & set(self._objects)
+            )
+            fixed = {
+                o
+                for o in self._objects
+                if o not in covered or STATES_BY_CODE[int(self._states[o][index])].by_person
+            }
+            current = self._store.get(index)
+            result = labels.copy()
+            allowed = np.zeros(256, dtype=np.uint8)  # ids taken from the propagation
+            allowed[[0, VOID, *(covered - fixed)]] = 1
+            result[cv2.LUT(result, allowed) == 0] = 0
+            keep = np.zeros(256, dtype=np.uint8)  # ids whose current pixels stay
+            keep[[VOID, *fixed]] = 1
+            kept = cv2.LUT(current, keep).view(bool)
+            result[kept] = current[kept]
+            self._write_labels(index, result)
+            present = object_ids_in(result)
+            frame = np.array([index])
+            for object_id in sorted(covered - fixed):
+                code = _PROPAGATED if object_id in present else _EMPTY
+                self._set_codes(object_id, frame, np.array([code], np.uint8))
+
+    def set_mark(self, index: int, note: str | None) -> None:
+        """Attach a QA note to a frame (None removes it); saved with the tool's state."""
+        index = self._index(index)
+        with self._operation("mark") as pending:
+            if note:
+                self.marks[index] = note
+            else:
+                self.marks.pop(index, None)
+            self.meta_dirty = True
+            pending.frames.add(index)
+
+    # ------------------------------------------------------------- undo / redo
+    def undo(self) -> bool:
+        """Revert the latest step; False when there is none."""
+        return self._replay(self.history.pop_undo, undo=True)
+
+    def redo(self) -> bool:
+        """Apply the latest undone step again; False when there is none."""
+        return self._replay(self.history.pop_redo, undo=False)
+
+    def _replay(self, pop: Any, undo: bool) -> bool:
+        event = None
+        with self._lock:
+            step: Step | None = pop()
+            if step is None:
+                return False
+            pending = _Pending("undo" if undo else "redo")
+            for patch in reversed(step.patches) if undo else step.patches:
+                self._apply_patch(patch, undo, pending)
+            event = pending.event()
+        if event is not None:
+            self._emit(event)
+        return True
+
+    def _apply_patch(self, patch: Any, undo: bool, pending: _Pending) -> None:
+        if isinstance(patch, LabelPatch):
+            y0, y1, x0, x1 = patch.box
+            labels = self._store.get(patch.index).copy()
+            pending.objects |= object_ids_in(labels[y0:y1, x0:x1])
+            data = patch.before if undo else patch.after
+            labels[y0:y1, x0:x1] = decompress(data, (y1 - y0, x1 - x0))
+            pending.objects |= object_ids_in(labels[y0:y1, x0:x1])
+            self._store.put(patch.index, labels)
+            self.dirty_frames.add(patch.index)
+            pending.frames.add(patch.index)
+        elif isinstance(patch, StatePatch):
+            self._states[patch.object_id][patch.frames] = patch.before if undo else patch.after
+            self.meta_dirty = True
+            pending.frames.update(patch.frames.tolist())
+            pending.objects.add(patch.object_id)
+        else:
+            info = patch.before if undo else patch.after
+            states = patch.states_before if undo else patch.states_after
+            if info is None:
+                self._objects.pop(patch.object_id, None)
+                self._states.pop(patch.object_id, None)
+            else:
+                self._objects[patch.object_id] = info
+                if states is not None:
+                    self._states[patch.object_id] = states.copy()
+            self.meta_dirty = True
+            pending.objects.add(patch.object_id)
+            pending.objects_changed = True
+
+    # ------------------------------------------------------------ load / save
+    def mark_saved(self) -> None:
+        """Everything now in memory is on disk."""
+        with self._lock:
+            self.dirty_frames.clear()
+            self.meta_dirty = False
+
+    def begin_save(self) -> tuple[list[int], bool]:
+        """Take the changed frames and whether objects/states changed, and mark them clean.
+
+        Changes made while the save runs (from another thread) make them dirty again; call
+        `save_failed` with the returned values if the save does not complete.
+        """
+        with self._lock:
+            frames, meta = sorted(self.dirty_frames), self.meta_dirty
+            self.dirty_frames.clear()
+            self.meta_dirty = False
+            return frames, meta
+
+    def save_failed(self, frames: Iterable[int], meta: bool) -> None:
+        """Undo `begin_save`'s marking after a failed save."""
+        with self._lock:
+            self.dirty_frames.update(frames)
+            self.meta_dirty = self.meta_dirty or meta
+
+    def load_label_map(self, index: int, labels: np.ndarray, state: FrameState) -> None:
+        """Put a frame read from disk: no undo step, not dirty, no event; new ids become objects.
+
+        Objects with pixels get `state` unless their state is already set (not empty).
+        """
+        index = self._index(index)
+        labels = self._check_labels(labels)
+        present = object_ids_in(labels)
+        for object_id in present - self._objects.keys():
+            self._objects[object_id] = ObjectInfo(object_id)
+            self._states[object_id] = np.zeros(len(self), np.uint8)
+        self._store.put(index, labels.copy())
+        for object_id in present:
+            if self._states[object_id][index] == _EMPTY:
+                self._states[object_id][index] = STATE_CODES[state]
+
+    def load_compressed(self, index: int, data: bytes | None) -> None:
+        """Put a frame given as `compressed_label_map()` bytes (recovery); marks it dirty."""
+        index = self._index(index)
+        if data is None:
+            self._store.put(index, np.zeros(self.size, np.uint8))
+        else:
+            self._store.put_compressed(index, data)
+        self.dirty_frames.add(index)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Objects, frame states (run-length coded) and marks as plain JSON-ready data."""
+        with self._lock:
+            return self._state_dict()
+
+    def _state_dict(self) -> dict[str, Any]:
+        return {
+            "objects": [
+                {"id": o.id, "category": o.category, "caption": o.caption, "colour": list(o.colour)}
+                for o in self.objects.values()
+            ],
+            "states": {
+                str(object_id): _runs(codes) for object_id, codes in sorted(self._states.items())
+            },
+            "marks": {self.frame_names[i]: note for i, note in sorted(self.marks.items())},
+        }
+
+    def load_state_dict(self, data: dict[str, Any]) -> None:
+        """Replace objects, states and marks with `state_dict()` data (no undo step)."""
+        objects: dict[int, ObjectInfo] = {}
+        states: dict[int, np.ndarray] = {}
+        for entry in data.get("objects", []):
+            info = ObjectInfo(
+                int(entry["id"]),
+                str(entry.get("category", "")),
+                str(entry.get("caption", "")),
+                tuple(int(c) for c in entry.get("colour", (0, 0, 0))),
+            )
+            objects[info.id] = info
+            states[info.id] = np.zeros(len(self), np.uint8)
+        for key, runs in data.get("states", {}).items():
+            object_id = int(key)
+            if object_id in states:
+                states[object_id] = _from_runs(runs, len(self))
+        for object_id in set(self._objects) - set(objects):
+            objects[object_id] = self._objects[object_id]
+            states[object_id] = self._states[object_id]
+        positions = {name: i for i, name in enumerate(self.frame_names)}
+        self._objects, self._states = objects, states
+        self.marks = {
+            positions[name]: str(note)
+            for name, note in data.get("marks", {}).items()
+            if name in positions
+        }
+
+    def notify_loaded(self) -> None:
+        """Tell listeners that the whole annotation was (re)loaded."""
+        self._emit(ChangeEvent("load", frozenset(range(len(self))), frozenset(self._objects), True))
+
+    # ------------------------------------------------------------- internals
+    def _index(self, index: int) -> int:
+        index = int(index)
+        if not 0 <= index < len(self.frame_names):
+            raise IndexError(f"frame {index} out of range for {len(self.frame_names)} frames")
+        return index
+
+    def _check_mask(self, mask: np.ndarray) -> np.ndarray:
+        mask = np.asarray(mask)
+        if mask.shape != self.size:
+            raise ValueError(f"mask is {mask.shape}, frames are {self.size}")
+        return mask.astype(bool, copy=False)
+
+    def _check_labels(self, labels: np.ndarray) -> np.ndarray:
+        labels = np.asarray(labels)
+        if labels.shape != self.size or labels.dtype != np.uint8:
+            raise ValueError(
+                f"label map must be uint8 {self.size}, got {labels.dtype} {labels.shape}"
+            )
+        return labels
+
+    def _free_id(self) -> int:
+        for object_id in range(MIN_OBJECT_ID, MAX_OBJECT_ID + 1):
+            if object_id not in self._objects:
+                return object_id
+        raise ValueError(f"all {MAX_OBJECT_ID} object ids are in use")
+
+    def _put_object(self, info: ObjectInfo, states: np.ndarray) -> None:
+        self.history.record(ObjectPatch(info.id, None, info, None, states.copy()))
+        self._objects[info.id] = info
+        self._states[info.id] = states
+        self.meta_dirty = True
+        assert self._pending is not None
+        self._pending.objects.add(info.id)
+        self._pending.objects_changed = True
+
+    def _drop_object(self, info: ObjectInfo) -> None:
+        states = self._states.pop(info.id)
+        del self._objects[info.id]
+        self.history.record(ObjectPatch(info.id, info, None, states, None))
+        self.meta_dirty = True
+        assert self._pending is not None
+        self._pending.objects.add(info.id)
+        self._pending.objects_changed = True
+
+    def _write_labels(self, index: int, labels: np.ndarray) -> None:
+        """Store `labels` (owned) as frame `index`, recording the changed box for undo."""
+        old = self._store.get(index)
+        changed = old != labels
+        rows = np.flatnonzero(changed.any(axis=1))
+        if rows.size == 0:
+            return
+        cols = np.flatnonzero(changed.any(axis=0))
+        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        before, after = old[y0:y1, x0:x1], labels[y0:y1, x0:x1]
+        self.history.record(LabelPatch(index, (y0, y1, x0, x1), compress(before), compress(after)))
+        assert self._pending is not None
+        # the objects in the changed box (a superset of those whose pixels changed)
+        self._pending.objects |= object_ids_in(before) | object_ids_in(after)
+        self._pending.frames.add(index)
+        self._store.put(index, labels)
+        self.dirty_frames.add(index)
+
+    def _set_codes(self, object_id: int, frames: np.ndarray, codes: np.ndarray) -> None:
+        states = self._states[object_id]
+        before = states[frames]
+        differ = before != codes
+        if not differ.any():
+            return
+        frames, before, codes = frames[differ], before[differ], codes[differ]
+        self.history.record(StatePatch(object_id, frames.copy(), before.copy(), codes.copy()))
+        states[frames] = codes
+        self.meta_dirty = True
+        assert self._pending is not None
+        self._pending.objects.add(object_id)
+        self._pending.frames.update(frames.tolist())
+
+    def _touch_by_person(self, index: int, object_ids: Iterable[int], state: FrameState) -> None:
+        frame = np.array([index])
+        for object_id in sorted(object_ids):
+            if object_id not in self._states:
+                continue
+            current = self._states[object_id][index]
+            code = _EDITED if current in (_PROPAGATED, _EDITED) else STATE_CODES[state]
+            self._set_codes(object_id, frame, np.array([code], np.uint8))
+
+
+def _runs(codes: np.ndarray) -> list[list[int]]:
+    """Run-length code: [[code, count], ...]."""
+    if codes.size == 0:
+        return []
+    starts = np.flatnonzero(np.diff(codes.astype(np.int16), prepend=-1))
+    counts = np.diff(np.append(starts, codes.size))
+    return [[int(codes[s]), int(c)] for s, c in zip(starts, counts, strict=True)]
+
+
+def _from_runs(runs: list[list[int]], length: int) -> np.ndarray:
+    codes = np.zeros(length, np.uint8)
+    position = 0
+    for code, count in runs:
+        if not 0 <= int(code) < len(STATES_BY_CODE) or int(count) < 0:
+            raise ValueError(f"bad state run {[code, count]}")
+        codes[position : position + int(count)] = int(code)
+        position += int(count)
+    return codes

@@ -1,0 +1,101 @@
+"""Category tables: names to ids (and LV-VIS partitions), read from a file or built on the fly.
+
+A categories file is either JSON (a list of ``{"id", "name", "partition"?}``, or an object
+with such a ``"categories"`` list, e.g. an LV-VIS instances file) or plain text with one name
+per line (ids 1, 2, ... in order; blank lines and ``#`` comments skipped).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from annotator.errors import AnnotatorError
+from annotator.formats.json_files import read_json
+
+UNNAMED = "object"
+
+
+@dataclass
+class Category:
+    id: int
+    name: str
+    partition: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"id": self.id, "name": self.name}
+        if self.partition is not None:
+            entry["partition"] = self.partition
+        return entry
+
+
+@dataclass
+class CategoryTable:
+    """Categories by name; `id_for` adds unknown names unless the table is fixed."""
+
+    by_name: dict[str, Category] = field(default_factory=dict)
+    fixed: bool = False
+    source: Path | None = None
+
+    def id_for(self, name: str) -> int:
+        name = name.strip() or UNNAMED
+        category = self.by_name.get(name)
+        if category is None:
+            if self.fixed:
+                raise AnnotatorError(
+                    f"category {name!r} is not in the categories file", self.source
+                )
+            category = Category(max((c.id for c in self.by_name.values()), default=0) + 1, name)
+            self.by_name[name] = category
+        return category.id
+
+    def name_of(self, category_id: int) -> str:
+        for category in self.by_name.values():
+            if category.id == category_id:
+                return category.name
+        return ""
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [c.to_json() for c in sorted(self.by_name.values(), key=lambda c: c.id)]
+
+    @classmethod
+    def from_json_list(cls, entries: Any, source: Path | None = None) -> CategoryTable:
+        if not isinstance(entries, list):
+            raise AnnotatorError('"categories" must be a list', source)
+        table = cls(source=source)
+        for entry in entries:
+            try:
+                category = Category(
+                    int(entry["id"]),
+                    str(entry["name"]),
+                    None if entry.get("partition") is None else int(entry["partition"]),
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise AnnotatorError(f"bad category entry {entry!r}", source) from exc
+            table.by_name[category.name] = category
+        return table
+
+
+def read_categories(path: str | Path) -> CategoryTable:
+    """Read a categories file (see the module docstring); the table is fixed."""
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        data = read_json(path)
+        entries = data.get("categories") if isinstance(data, dict) else data
+        table = CategoryTable.from_json_list(entries, path)
+    else:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AnnotatorError(f"cannot read the categories file ({exc})", path) from exc
+        table = CategoryTable(source=path)
+        for line in lines:
+            name = line.split("#", 1)[0].strip()
+            if name and name not in table.by_name:
+                table.id_for(name)
+    if not table.by_name:
+        raise AnnotatorError("the categories file lists no categories", path)
+    table.fixed = True
+    table.source = path
+    return table

@@ -1,0 +1,279 @@
+"""The LVOS / DAVIS layout: palette PNGs per frame plus the LVOS meta JSON files.
+
+Files (``<split>`` e.g. ``train``, ``valid``):
+
+- ``Annotations/<video>/<frame>.png`` (DAVIS: ``Annotations/480p/<video>/``): 8-bit palette
+  PNGs, DAVIS palette padded to 256 entries, pixel value = object id, 255 void.
+- ``<split>_meta.json``: ``{"videos": {<video>: {"objects": {"<id>": {"category": ...,
+  "frame_range": {"start": <frame>, "end": <frame>, "frame_nums": <n>}}}, "image_size":
+  [height, width], "attributes": [...]}}}``. ``start`` and ``end`` are the names (LVOS frame
+  numbers such as ``"00000526"``) of the first and last frame where the object appears, both
+  included, as the LVOS evaluation and data loaders read them (``int(start)``); ``frame_nums``
+  is how many annotated frames lie in that range. ``meta.json`` is read as well.
+- ``<split>_expression_meta.json``: ``{"videos": {<video>: {"expressions": {"0": {"exp":
+  <caption>, "obj_id": "<id>"}}, "frames": [...]}}}`` (the Refer-YouTube-VOS style).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from annotator.errors import AnnotatorError
+from annotator.formats.atomic import safe_join
+from annotator.formats.frame_ranges import RangeTracker
+from annotator.formats.json_files import expect, read_json, write_json
+from annotator.formats.masks import write_label_map
+from annotator.formats.video_labels import ObjectMeta, VideoLabels, object_presence, png_labels
+from annotator.video.dataset import Dataset
+from annotator.video.folder import FolderSource
+
+Progress = Callable[[int, int], None]
+
+
+def meta_path(root: Path, split: str) -> Path:
+    return Path(root) / f"{split}_meta.json"
+
+
+def expression_meta_path(root: Path, split: str) -> Path:
+    return Path(root) / f"{split}_expression_meta.json"
+
+
+def default_split(root: Path) -> str:
+    """The split a root stands for: its folder name when that is a split name, else "train"."""
+    name = Path(root).name
+    return name if name in ("train", "valid", "val", "test") else "train"
+
+
+def find_meta(root: Path, split: str | None) -> Path | None:
+    """The LVOS meta JSON of `root` (`<split>_meta.json`, else `meta.json`), if any."""
+    root = Path(root)
+    names = [f"{split}_meta.json"] if split else []
+    names += sorted(
+        p.name for p in root.glob("*_meta.json") if not p.name.endswith("_expression_meta.json")
+    )
+    names.append("meta.json")
+    return next((root / name for name in names if (root / name).is_file()), None)
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    """The ``videos`` dict of an LVOS (or YouTube-VOS) meta JSON, structure checked."""
+    data = read_json(path)
+    expect(
+        isinstance(data, dict) and isinstance(data.get("videos"), dict),
+        path,
+        'expected an object with a "videos" object',
+    )
+    for video, entry in data["videos"].items():
+        expect(
+            isinstance(entry, dict) and isinstance(entry.get("objects", {}), dict),
+            path,
+            f'video {video!r}: expected an object with an "objects" object',
+        )
+    return data["videos"]
+
+
+def read_expressions(path: Path) -> dict[str, dict[int, str]]:
+    """Video -> object id -> caption, from an expression meta JSON."""
+    data = read_json(path)
+    expect(
+        isinstance(data, dict) and isinstance(data.get("videos"), dict),
+        path,
+        'expected an object with a "videos" object',
+    )
+    captions: dict[str, dict[int, str]] = {}
+    for video, entry in data["videos"].items():
+        expressions = entry.get("expressions", {}) if isinstance(entry, dict) else None
+        expect(
+            isinstance(expressions, dict), path, f'video {video!r}: "expressions" must be an object'
+        )
+        for expression in expressions.values():
+            try:
+                object_id, text = int(expression["obj_id"]), str(expression["exp"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise AnnotatorError(
+                    f"video {video!r}: bad expression {expression!r}", path
+                ) from exc
+            captions.setdefault(video, {}).setdefault(object_id, text)
+    return captions
+
+
+def read_video(dataset: Dataset, video: str) -> VideoLabels:
+    """A video of an LVOS, DAVIS, frames or video-file dataset, masks read lazily."""
+    with dataset.frames(video, cache_bytes=0) as frames:
+        names, (height, width) = list(frames.names), frames.size
+        files = [p.name for p in frames.files] if isinstance(frames, FolderSource) else None
+    masks = dataset.mask_paths(video)
+    known = set(names)
+    for name, path in masks.items():
+        if name not in known:
+            raise AnnotatorError(f"mask has no frame called {name!r} in the video", path)
+    ordered = {name: masks[name] for name in names if name in masks}
+    labels = VideoLabels(
+        video, names, height, width, png_labels(ordered, (height, width)), frame_files=files
+    )
+    _read_object_details(dataset.root, dataset.split, labels)
+    return labels
+
+
+def _read_object_details(root: Path, split: str | None, video: VideoLabels) -> None:
+    meta = find_meta(root, split)
+    if meta is not None:
+        entry = read_meta(meta).get(video.name, {})
+        for key, details in entry.get("objects", {}).items():
+            try:
+                object_id = int(key)
+            except ValueError:
+                raise AnnotatorError(
+                    f"video {video.name!r}: object id {key!r} is not a number", meta
+                ) from None
+            category = details.get("category", "") if isinstance(details, dict) else ""
+            video.objects[object_id] = ObjectMeta(object_id, str(category or ""))
+        video.attributes = [str(a) for a in entry.get("attributes", [])]
+    expressions = _find_expression_meta(root, split)
+    if expressions is not None:
+        for object_id, caption in read_expressions(expressions).get(video.name, {}).items():
+            video.objects.setdefault(object_id, ObjectMeta(object_id)).caption = caption
+
+
+def _find_expression_meta(root: Path, split: str | None) -> Path | None:
+    names = [f"{split}_expression_meta.json"] if split else []
+    names += sorted(p.name for p in Path(root).glob("*_expression_meta.json"))
+    return next((Path(root) / n for n in names if (Path(root) / n).is_file()), None)
+
+
+def write_masks(
+    mask_dir: Path,
+    video: VideoLabels,
+    progress: Progress | None = None,
+    frames: list[str] | None = None,
+) -> RangeTracker:
+    """Write the annotated frames (or just `frames`) of `video` as palette PNGs in `mask_dir`.
+
+    Returns the object ranges seen, for the meta JSON (complete only when all frames are
+    written).
+    """
+    tracker = RangeTracker(video.frame_names)
+    names = video.annotated() if frames is None else frames
+    for done, name in enumerate(names, 1):
+        labels = _checked(video, name)
+        write_label_map(safe_join(mask_dir, f"{name}.png"), labels)
+        tracker.add(name, object_presence(labels))
+        if progress is not None:
+            progress(done, len(names))
+    return tracker
+
+
+def _checked(video: VideoLabels, name: str) -> np.ndarray:
+    labels = video.labels[name]
+    if labels.shape != (video.height, video.width) or labels.dtype != np.uint8:
+        raise AnnotatorError(
+            f"frame {name!r}: label map is {labels.dtype} {labels.shape}, expected uint8 "
+            f"{(video.height, video.width)}",
+            video.name,
+        )
+    return labels
+
+
+def meta_entry(video: VideoLabels, tracker: RangeTracker) -> dict[str, Any]:
+    """The ``<split>_meta.json`` entry of one video."""
+    objects: dict[str, Any] = {}
+    for object_id in tracker.object_ids:
+        details: dict[str, Any] = {}
+        info = video.objects.get(object_id)
+        if info is not None and info.category:
+            details["category"] = info.category
+        details["frame_range"] = tracker.frame_range(object_id)
+        objects[str(object_id)] = details
+    entry: dict[str, Any] = {"objects": objects, "image_size": [video.height, video.width]}
+    if video.attributes:
+        entry["attributes"] = list(video.attributes)
+    return entry
+
+
+def expression_entry(video: VideoLabels) -> dict[str, Any] | None:
+    """The ``<split>_expression_meta.json`` entry of one video, None without captions."""
+    captioned = [o for _, o in sorted(video.objects.items()) if o.caption]
+    if not captioned:
+        return None
+    expressions = {str(i): {"exp": o.caption, "obj_id": str(o.id)} for i, o in enumerate(captioned)}
+    return {"expressions": expressions, "frames": list(video.frame_names)}
+
+
+def update_meta_files(
+    root: Path,
+    split: str,
+    entries: Mapping[str, dict[str, Any]],
+    expressions: Mapping[str, dict[str, Any] | None],
+) -> None:
+    """Put these videos' entries into the split's meta JSON files, keeping the other videos.
+
+    In ``<split>_meta.json`` fields this tool does not write (e.g. ``attributes`` or extra
+    per-object keys) survive; ``objects``' ``category`` and ``frame_range`` are replaced.
+    """
+    _merge_videos(meta_path(root, split), entries, _merge_meta_entry)
+    if (
+        any(entry is not None for entry in expressions.values())
+        or expression_meta_path(root, split).is_file()
+    ):
+        _merge_videos(expression_meta_path(root, split), expressions)
+
+
+_OWNED_OBJECT_KEYS = ("category", "frame_range")
+
+
+def _merge_meta_entry(old: Any, new: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(old, dict):
+        return new
+    merged = {**old, **new}
+    old_objects = old.get("objects") if isinstance(old.get("objects"), dict) else {}
+    merged["objects"] = {}
+    for key, details in new["objects"].items():
+        kept = old_objects.get(key) if isinstance(old_objects.get(key), dict) else {}
+        kept = {k: v for k, v in kept.items() if k not in _OWNED_OBJECT_KEYS}
+        merged["objects"][key] = {**kept, **details}
+    return merged
+
+
+def _merge_videos(
+    path: Path,
+    entries: Mapping[str, dict[str, Any] | None],
+    merge: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None,
+) -> None:
+    data: dict[str, Any] = {"videos": {}}
+    if path.is_file():
+        data = read_json(path)
+        expect(
+            isinstance(data, dict) and isinstance(data.get("videos"), dict),
+            path,
+            'expected an object with a "videos" object; not overwriting it',
+        )
+    for video, entry in entries.items():
+        if entry is None:
+            data["videos"].pop(video, None)
+        elif merge is not None:
+            data["videos"][video] = merge(data["videos"].get(video), entry)
+        else:
+            data["videos"][video] = entry
+    data["videos"] = dict(sorted(data["videos"].items()))
+    write_json(path, data, indent=1)
+
+
+def write_video(
+    root: Path,
+    video: VideoLabels,
+    split: str | None = None,
+    davis: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Write one video's masks and meta entries under `root`; returns its meta entry."""
+    root = Path(root)
+    parts = ("Annotations", "480p", video.name) if davis else ("Annotations", video.name)
+    tracker = write_masks(safe_join(root, *parts), video, progress)
+    entry = meta_entry(video, tracker)
+    split = split or default_split(root)
+    update_meta_files(root, split, {video.name: entry}, {video.name: expression_entry(video)})
+    return entry
