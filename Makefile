@@ -12,8 +12,10 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
+# The app edits a scratch copy, so the bundled clip stays as shipped.
 demo: $(STAMP)
-	$(BIN)/python main.py resources/demo
+	test -d .demo || cp -r resources/demo .demo
+	$(BIN)/python main.py .demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

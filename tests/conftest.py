@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # GUI tests never need a display
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOS_SHARED", REPO.parent / "shared"))
 DAVIS_ROOT = SHARED / "data" / "davis16-dev"

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -24,6 +25,9 @@ from annotator.formats.atomic import safe_join
 
 _LENGTH = struct.Struct("<I")
 STATE_DIR = ".annotator"
+# Propagation results can be recomputed: their records are flushed (a killed process keeps
+# them) but synced and followed by the state JSON at most this often, not after every frame.
+PROPAGATED_STATE_INTERVAL_S = 1.0
 
 
 def journal_path(root: str | Path, video: str) -> Path:
@@ -103,6 +107,7 @@ class Journal:
         self.path = journal_path(root, video)
         self.annotation = annotation
         self._handle: BinaryIO | None = None
+        self._state_written = 0.0
         self._unsubscribe = annotation.subscribe(self._on_change)
 
     def _on_change(self, event: ChangeEvent) -> None:
@@ -112,10 +117,15 @@ class Journal:
         for index in sorted(event.frames):
             data = self.annotation.compressed_label_map(index) or b""
             self._write(handle, {"t": "frame", "i": index}, data)
+        now = time.monotonic()
+        if event.reason == "propagate" and now - self._state_written < PROPAGATED_STATE_INTERVAL_S:
+            handle.flush()
+            return
         state = json.dumps(self.annotation.state_dict(), separators=(",", ":")).encode("utf-8")
         self._write(handle, {"t": "state"}, state)
         handle.flush()
         os.fsync(handle.fileno())
+        self._state_written = now
 
     def _open(self) -> BinaryIO:
         if self._handle is None:

@@ -1,0 +1,167 @@
+"""The GUI side of click segmentation: sends prompts to the click worker, keeps its answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+
+from annotator.gui.workers import ClickResult, ClickWorker, start_in_thread, stop_thread
+
+if TYPE_CHECKING:
+    from annotator.gui.controller import Controller
+
+PREFETCH_AFTER_MS = 600
+
+
+class ClickControl(QObject):
+    """Prompts of the current frame and object; an epoch number drops stale answers.
+
+    The frame goes to the worker only with the first prompt after the frame or object changed,
+    so scrolling through a video never queues segmenter work.
+    """
+
+    _load = pyqtSignal(object)
+    _set_frame = pyqtSignal(int, int, object)
+    _add_click = pyqtSignal(int, float, float, bool)
+    _set_box = pyqtSignal(int, float, float, float, float)
+    _choose = pyqtSignal(int, int)
+    _undo = pyqtSignal(int)
+    _prefetch = pyqtSignal(int, object)
+
+    def __init__(self, controller: Controller) -> None:
+        super().__init__(controller)
+        self.controller = controller
+        self.description = "loading…"
+        self.worker = ClickWorker()
+        self.thread = start_in_thread(self.worker, "vos-click-model")
+        self._load.connect(self.worker.load)
+        self._set_frame.connect(self.worker.set_frame)
+        self._add_click.connect(self.worker.add_click)
+        self._set_box.connect(self.worker.set_box)
+        self._choose.connect(self.worker.choose)
+        self._undo.connect(self.worker.undo_click)
+        self._prefetch.connect(self.worker.prefetch)
+        self._idle = QTimer(self)  # a frame looked at this long gets its embedding made
+        self._idle.setSingleShot(True)
+        self._idle.setInterval(PREFETCH_AFTER_MS)
+        self._idle.timeout.connect(self._prefetch_current)
+        self.worker.loaded.connect(self._on_loaded)
+        self.worker.result.connect(self._on_result)
+        self.worker.failed.connect(self._on_failed)
+        self.epoch = 0
+        self._prepared = -1
+        self._frame: tuple[int, np.ndarray] | None = None
+        self.clicks: list[tuple[float, float, bool]] = []
+        self.result: ClickResult | None = None
+        self.chosen = 0
+        self.pending = 0  # prompts sent and not answered yet
+
+    def load(self, options: Mapping[str, Any]) -> None:
+        """Load an engine in the worker; prompts after this go to the new session."""
+        self.description = "loading…"
+        self._load.emit(dict(options))
+        self._forget()
+
+    # ---- prompts -------------------------------------------------------------------------
+    def start(self, index: int, frame: np.ndarray | None) -> None:
+        """A new frame or object: prompts start over."""
+        self._frame = None if frame is None else (index, frame)
+        self._forget()
+        if frame is not None:
+            self._idle.start()
+
+    def _prefetch_current(self) -> None:
+        if self._frame is not None:
+            self._prefetch.emit(*self._frame)
+
+    def click(self, x: float, y: float, positive: bool) -> None:
+        if self._prepare():
+            self.clicks.append((x, y, positive))
+            self.pending += 1
+            self._add_click.emit(self.epoch, float(x), float(y), bool(positive))
+            self.controller.candidates_changed.emit()
+
+    def box(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        if self._prepare():
+            self.pending += 1
+            self._set_box.emit(self.epoch, x0, y0, x1, y1)
+
+    def choose(self, candidate: int) -> None:
+        if 0 <= candidate < self.count:
+            self.chosen = candidate
+            self._choose.emit(self.epoch, candidate)
+            self.controller.candidates_changed.emit()
+
+    def undo(self) -> None:
+        if self.clicks or self.result is not None:
+            self.pending += 1
+            self._undo.emit(self.epoch)
+
+    def reset(self) -> None:
+        self._forget()
+
+    def clear(self) -> None:
+        self._idle.stop()
+        self._frame = None
+        self._forget()
+
+    # ---- answers -------------------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        prediction = None if self.result is None else self.result.prediction
+        return 0 if prediction is None else len(prediction.masks)
+
+    def mask(self) -> np.ndarray | None:
+        if self.count == 0:
+            return None
+        return self.result.prediction.masks[min(self.chosen, self.count - 1)]
+
+    def score(self) -> float:
+        if self.count == 0:
+            return 0.0
+        return float(self.result.prediction.scores[min(self.chosen, self.count - 1)])
+
+    def _on_loaded(self, description: str) -> None:
+        self.description = description
+        self.controller.engines_changed.emit()
+
+    def _on_result(self, epoch: int, result: ClickResult) -> None:
+        if epoch != self.epoch:
+            return
+        self.pending = max(0, self.pending - 1)
+        self.result = result
+        self.chosen = result.chosen
+        self.clicks = list(result.clicks)
+        self.controller.candidates_changed.emit()
+
+    def _on_failed(self, message: str) -> None:
+        self.pending = max(0, self.pending - 1)
+        if self.description == "loading…":
+            self.description = "none (failed to load)"
+            self.controller.engines_changed.emit()
+        self.controller.error.emit(message)
+
+    def _prepare(self) -> bool:
+        """Send the frame before the first prompt of this epoch."""
+        if self._frame is None:
+            return False
+        if self._prepared != self.epoch:
+            index, frame = self._frame
+            self._set_frame.emit(self.epoch, index, frame)
+            self._prepared = self.epoch
+        return True
+
+    def _forget(self) -> None:
+        self.epoch += 1
+        self.clicks = []
+        self.result = None
+        self.chosen = 0
+        self.pending = 0
+        self.controller.candidates_changed.emit()
+
+    def shutdown(self) -> None:
+        self._idle.stop()
+        stop_thread(self.thread)

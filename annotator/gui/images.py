@@ -1,0 +1,77 @@
+"""Numpy arrays to QImages: the frame, the coloured mask overlay and candidate previews."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from PyQt6.QtGui import QImage, qRgba
+
+
+def frame_to_qimage(frame: np.ndarray) -> QImage:
+    """An H x W x 3 RGB uint8 frame as a QImage that owns its own copy of the pixels."""
+    frame = np.ascontiguousarray(frame, dtype=np.uint8)
+    height, width = frame.shape[:2]
+    image = QImage(frame.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+    return image.copy()
+
+
+def rgba_to_qimage(rgba: np.ndarray) -> QImage:
+    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
+    height, width = rgba.shape[:2]
+    image = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
+    return image.copy()
+
+
+def boundary(labels: np.ndarray) -> np.ndarray:
+    """Pixels whose right or lower neighbour holds another label (a 1-2 px outline)."""
+    edge = np.zeros(labels.shape, dtype=bool)
+    horizontal = labels[:, 1:] != labels[:, :-1]
+    vertical = labels[1:, :] != labels[:-1, :]
+    edge[:, 1:] |= horizontal
+    edge[:, :-1] |= horizontal
+    edge[1:, :] |= vertical
+    edge[:-1, :] |= vertical
+    return edge
+
+
+def indexed_qimage(values: np.ndarray, table: list[int]) -> QImage:
+    """An H x W uint8 array drawn through a 256-entry ARGB colour table (no per-pixel work)."""
+    values = np.ascontiguousarray(values, dtype=np.uint8)
+    height, width = values.shape
+    image = QImage(values.data, width, height, width, QImage.Format.Format_Indexed8)
+    image.setColorTable(table)
+    return image.copy()
+
+
+def overlay_image(
+    labels: np.ndarray,
+    colours: np.ndarray,
+    opacity: float,
+    hidden: Iterable[int] = (),
+    outline_only: bool = False,
+) -> QImage:
+    """The masks of a label map in their colours (`colours` 256 x 3 per id); background and
+    `hidden` ids stay clear; outline-only draws each object's edge at full strength."""
+    alpha = 255 if outline_only else int(round(255 * max(0.0, min(1.0, opacity))))
+    table = [qRgba(int(r), int(g), int(b), alpha) for r, g, b in colours]
+    for object_id in (0, *hidden):
+        table[object_id] = qRgba(0, 0, 0, 0)
+    shown = np.where(boundary(labels), labels, 0) if outline_only else labels
+    return indexed_qimage(shown, table)
+
+
+def rim_image(mask: np.ndarray) -> QImage:
+    """A white outline around a bool mask (the selected object)."""
+    rim = (boundary(mask.astype(np.uint8)) & mask).astype(np.uint8)
+    return indexed_qimage(rim, [qRgba(0, 0, 0, 0), qRgba(255, 255, 255, 255)] + [0] * 254)
+
+
+def candidate_rgba(mask: np.ndarray, colour: tuple[int, int, int], opacity: float) -> np.ndarray:
+    """Preview of a mask not yet accepted: the object colour, dashed by a white outline."""
+    rgba = np.zeros((*mask.shape, 4), dtype=np.uint8)
+    rgba[mask, :3] = colour
+    rgba[mask, 3] = int(round(255 * max(0.2, min(1.0, opacity))))
+    rim = boundary(mask.astype(np.uint8)) & mask
+    rgba[rim] = (255, 255, 255, 255)
+    return rgba

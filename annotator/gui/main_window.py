@@ -1,0 +1,567 @@
+"""The main window: canvas, frame controls, timeline, object list, menus, status bar. It wires
+widgets to the controller and holds no annotation logic of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence
+from PyQt6.QtWidgets import (
+    QColorDialog,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from annotator.formats.categories import read_categories
+from annotator.gui.canvas import Canvas
+from annotator.gui.controller import Controller
+from annotator.gui.dataset_dialog import DatasetDialog
+from annotator.gui.edit_controls import EditControls, small_button
+from annotator.gui.images import candidate_rgba, overlay_image, rim_image
+from annotator.gui.menus import build_menus, build_toolbar
+from annotator.gui.object_panel import ObjectPanel
+from annotator.gui.settings import AppSettings, SettingsDialog
+from annotator.gui.shortcuts import SHORTCUTS, help_html
+from annotator.gui.timeline import Timeline
+from annotator.gui.tools import BrushTool, ClickTool, PolygonTool
+from annotator.video.source import VIDEO_SUFFIXES
+
+PLAY_INTERVAL_MS = 66  # about 15 frames per second
+REFRESH_MS = 40  # masks and timeline redraw at most this often
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: Controller, settings: AppSettings) -> None:
+        super().__init__()
+        self.controller = controller
+        self.settings = settings
+        self.prefs = settings.preferences()
+        self.setWindowTitle("VOS Annotator")
+        self.resize(1400, 900)
+        self.canvas = Canvas()
+        self.tools = {
+            "click": ClickTool(controller, self.canvas),
+            "brush": BrushTool(controller, self.canvas, erase=False),
+            "eraser": BrushTool(controller, self.canvas, erase=True),
+            "polygon": PolygonTool(controller, self.canvas),
+        }
+        self.opacity = self.prefs.opacity / 100
+        self.outline_only = False
+        self.masks_hidden = False
+        self.actions: dict[str, QAction] = {}
+        self.last_error = ""
+        self._error_box: QMessageBox | None = None
+        self._build_centre()
+        self._build_objects_dock()
+        self._build_actions()
+        build_menus(self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, build_toolbar(self))
+        self._build_status_bar()
+        self._connect_controller()
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(REFRESH_MS)
+        self._refresh_timer.timeout.connect(self._refresh_now)
+        self._objects_stale = False
+        self.play_timer = QTimer(self)
+        self.play_timer.setInterval(PLAY_INTERVAL_MS)
+        self.play_timer.timeout.connect(self._play_step)
+        self.set_tool("click")
+        self._refresh_all()
+
+    # ---- layout --------------------------------------------------------------------------
+    def _build_centre(self) -> None:
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 0)
+        self.slider.valueChanged.connect(self.controller.set_index)
+        self.frame_label = QLabel("no video")
+        self.frame_label.setMinimumWidth(170)
+        self.play_button = QPushButton("Play")
+        self.play_button.setCheckable(True)
+        self.play_button.toggled.connect(self._toggle_play)
+        self.timeline = Timeline()
+        self.timeline.seek.connect(self.controller.set_index)
+        self.timeline.object_clicked.connect(self.controller.select_object)
+        controls = QHBoxLayout()
+        for text, tip, slot in (
+            ("|◀", "Previous keyframe (Ctrl+Left)", self.controller.previous_keyframe),
+            ("◀", "Previous frame (Left)", lambda: self.controller.step(-1)),
+        ):
+            controls.addWidget(small_button(text, tip, slot))
+        controls.addWidget(self.play_button)
+        for text, tip, slot in (
+            ("▶", "Next frame (Right)", lambda: self.controller.step(1)),
+            ("▶|", "Next keyframe (Ctrl+Right)", self.controller.next_keyframe),
+        ):
+            controls.addWidget(small_button(text, tip, slot))
+        controls.addWidget(self.slider, 1)
+        controls.addWidget(self.frame_label)
+        centre = QWidget()
+        layout = QVBoxLayout(centre)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.canvas, 1)
+        layout.addLayout(controls)
+        layout.addWidget(self.timeline)
+        self.setCentralWidget(centre)
+        self.canvas.cursor_moved.connect(self._show_cursor)
+
+    def _build_objects_dock(self) -> None:
+        self.objects = ObjectPanel()
+        panel = self.objects
+        panel.selected.connect(self.controller.select_object)
+        panel.visibility_changed.connect(self.controller.set_visible)
+        panel.add_requested.connect(self.controller.add_object)
+        panel.delete_requested.connect(self._confirm_delete)
+        panel.merge_requested.connect(self._confirm_merge)
+        panel.recolour_requested.connect(self._ask_recolour)
+        panel.category_changed.connect(self.controller.set_category)
+        panel.caption_changed.connect(self.controller.set_caption)
+        panel.load_categories_requested.connect(self._load_categories)
+        self.controls = EditControls(int(self.opacity * 100))
+        controls = self.controls
+        controls.candidate_chosen.connect(self.controller.choose_candidate)
+        controls.accept_clicked.connect(self.controller.accept_candidate)
+        controls.brush_size.valueChanged.connect(self._set_brush_size)
+        controls.opacity.valueChanged.connect(self._set_opacity)
+        controls.outline.toggled.connect(self._set_outline)
+        self.brush_size, self.opacity_slider = controls.brush_size, controls.opacity
+        self.outline_box, self.propagate_selected = controls.outline, controls.propagate_selected
+        dock_widget = QWidget()
+        layout = QVBoxLayout(dock_widget)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(panel, 1)
+        layout.addWidget(controls)
+        dock = QDockWidget("Objects", self)
+        dock.setObjectName("objects")
+        dock.setWidget(dock_widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.resizeDocks([dock], [340], Qt.Orientation.Horizontal)
+
+    def _build_actions(self) -> None:
+        c = self.controller
+        slots = {
+            "open_folder": self.open_folder,
+            "open_video": self.open_video_file,
+            "open_dataset": self.open_dataset,
+            "save": c.save_now,
+            "undo": c.undo,
+            "redo": c.redo,
+            "next_frame": lambda: c.step(1),
+            "previous_frame": lambda: c.step(-1),
+            "next_keyframe": c.next_keyframe,
+            "previous_keyframe": c.previous_keyframe,
+            "play": lambda: self.play_button.toggle(),
+            "tool_click": lambda: self.set_tool("click"),
+            "tool_brush": lambda: self.set_tool("brush"),
+            "tool_eraser": lambda: self.set_tool("eraser"),
+            "tool_polygon": lambda: self.set_tool("polygon"),
+            "brush_bigger": lambda: self._scale_brush(1.3),
+            "brush_smaller": lambda: self._scale_brush(1 / 1.3),
+            "accept": self._accept,
+            "discard": self._discard,
+            "candidate_next": c.next_candidate,
+            "undo_click": c.undo_click,
+            "fill_holes": c.fill_holes,
+            "clear": c.clear_object,
+            "new_object": c.add_object,
+            "propagate_forward": lambda: self.propagate("forward"),
+            "propagate_backward": lambda: self.propagate("backward"),
+            "propagate_both": lambda: self.propagate("both"),
+            "cancel_propagation": c.cancel_propagation,
+            "outline": lambda: self.outline_box.toggle(),
+            "hide_masks": self._toggle_masks,
+            "opacity_up": lambda: self.opacity_slider.setValue(self.opacity_slider.value() + 10),
+            "opacity_down": lambda: self.opacity_slider.setValue(self.opacity_slider.value() - 10),
+            "fit": self.canvas.fit,
+            "zoom_in": lambda: self.canvas.zoom(1.25),
+            "zoom_out": lambda: self.canvas.zoom(0.8),
+        }
+        for name, (key, text) in SHORTCUTS.items():
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(slots[name])
+            self.addAction(action)
+            self.actions[name] = action
+        for number in range(1, 10):
+            action = QAction(f"Object {number}", self)
+            action.setShortcut(QKeySequence(str(number)))
+            action.triggered.connect(lambda _=False, n=number: c.select_object(n))
+            self.addAction(action)
+        group = QActionGroup(self)
+        for name in ("tool_click", "tool_brush", "tool_eraser", "tool_polygon"):
+            self.actions[name].setCheckable(True)
+            group.addAction(self.actions[name])
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.engine_label = QLabel("engines: loading…")
+        self.engine_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.message_label = QLabel("")
+        self.message_label.setTextFormat(Qt.TextFormat.PlainText)
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self.message_label.clear)
+        self.cursor_label = QLabel("")
+        self.save_label = QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.controller.cancel_propagation)
+        status.addWidget(self.engine_label)
+        status.addWidget(self.message_label, 1)
+        status.addPermanentWidget(self.cursor_label)
+        status.addPermanentWidget(self.save_label)
+        status.addPermanentWidget(self.progress)
+        status.addPermanentWidget(self.cancel_button)
+
+    def _connect_controller(self) -> None:
+        c = self.controller
+        c.video_opened.connect(self._on_video_opened)
+        c.dataset_opened.connect(self._pick_video)
+        c.frame_changed.connect(self._on_frame_changed)
+        c.masks_changed.connect(lambda: self._refresh_later(objects=False))
+        c.objects_changed.connect(lambda: self._refresh_later(objects=True))
+        c.masks_changed.connect(self._refresh_undo)  # at once: Ctrl+Z, Ctrl+Y in a row
+        c.objects_changed.connect(self._refresh_undo)
+        c.candidates_changed.connect(self._refresh_candidate)
+        c.engines_changed.connect(self._refresh_engines)
+        c.message.connect(lambda text: self.show_message(text, 6000))
+        c.error.connect(self._show_error)
+        c.propagation_started.connect(self._on_propagation_started)
+        c.propagation_progress.connect(self._on_propagation_progress)
+        c.propagation_finished.connect(self._on_propagation_finished)
+        c.save_state.connect(self.save_label.setText)
+        c.recovery_available.connect(self._offer_recovery)
+
+    # ---- opening -------------------------------------------------------------------------
+    def open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of frames")
+        if path:
+            self.controller.open(path)
+
+    def open_video_file(self) -> None:
+        patterns = " ".join(f"*{suffix}" for suffix in VIDEO_SUFFIXES)
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video", "", f"Videos ({patterns})")
+        if path:
+            self.controller.open(path)
+
+    def open_dataset(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a dataset root (LVOS, DAVIS, LV-VIS)")
+        if path:
+            self.controller.open(path)
+
+    def reopen_last(self) -> None:
+        last = self.settings.last_session()
+        if last is None:
+            self.show_message("No earlier session to reopen", 4000)
+            return
+        path, video, frame = last
+        if not Path(path).exists():
+            self.show_message(f"The last session's {path} is gone", 8000)
+            return
+        self.controller.open(path, video=video, frame=frame)
+
+    def _pick_video(self, dataset) -> None:
+        dialog = DatasetDialog(str(dataset.root), list(dataset.videos), self)
+        showing = [True]  # progress reports stop once the dialog is gone
+        self.controller.count_dataset_progress(
+            dataset, lambda progress: showing[0] and dialog.show_progress(progress),
+            lambda: showing[0])
+        accepted = dialog.exec()
+        showing[0] = False
+        chosen = dialog.chosen()
+        dialog.deleteLater()
+        if accepted and chosen:
+            self.controller.open_video(dataset, chosen)
+
+    def _offer_recovery(self, description: str) -> None:
+        answer = QMessageBox.question(
+            self, "Recover unsaved work?",
+            f"The last session ended without saving: {description}.\n\nRecover that work?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.controller.recover()
+        else:
+            self.controller.discard_recovery()
+
+    # ---- refresh -------------------------------------------------------------------------
+    def _on_video_opened(self, title: str) -> None:
+        self.setWindowTitle(f"{title} — VOS Annotator")
+        count = self.controller.frame_count
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, count - 1))
+        self.slider.blockSignals(False)
+        self._remember()
+        self._refresh_all()
+
+    def _on_frame_changed(self, index: int) -> None:
+        frame = self.controller.frame()
+        if frame is not None:
+            self.canvas.set_frame(frame)
+        self.slider.blockSignals(True)
+        self.slider.setValue(index)
+        self.slider.blockSignals(False)
+        self.timeline.set_current(index)
+        name = self.controller.frame_name(index)
+        self.frame_label.setText(f"{index + 1} / {self.controller.frame_count}  {name}")
+        self._remember()
+        self._refresh_masks()
+        self._refresh_candidate()
+
+    def _remember(self) -> None:
+        opened = self.controller.opened
+        if opened is not None:
+            self.settings.remember_session(opened[0], opened[1], self.controller.index)
+
+    def _refresh_all(self) -> None:
+        self._on_frame_changed(self.controller.index)
+        self._refresh_objects()
+        self._refresh_engines()
+
+    def _refresh_later(self, objects: bool) -> None:
+        """Many changes in a row (a propagation) redraw once per REFRESH_MS."""
+        self._objects_stale |= objects
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    def _refresh_now(self) -> None:
+        if self._objects_stale:
+            self._objects_stale = False
+            self._refresh_objects()
+        else:
+            self.objects.update_counts(self.controller.object_rows())
+            self._refresh_masks(overlay=self.controller.take_shown_frame_changed())
+
+    def _refresh_masks(self, overlay: bool = True) -> None:
+        """Redraw the timeline, and the overlay unless only other frames changed."""
+        labels = self.controller.labels()
+        if labels is None or self.masks_hidden:
+            self.canvas.set_overlay(None)
+        elif overlay:
+            c = self.controller
+            current = c.current_object
+            rim = None
+            if current is not None and current not in c.hidden:
+                rim = rim_image(labels == current)
+            self.canvas.set_overlay(
+                overlay_image(labels, c.colours(), self.opacity, c.hidden, self.outline_only),
+                rim)
+        self.timeline.set_rows(self.controller.timeline_rows(), self.controller.frame_count)
+        self.timeline.set_current(self.controller.index)
+        self._refresh_undo()
+
+    def _refresh_objects(self) -> None:
+        c = self.controller
+        self.objects.set_objects(c.object_rows(), c.current_object, c.hidden)
+        self._refresh_masks()
+
+    def _refresh_undo(self) -> None:
+        self.actions["undo"].setEnabled(self.controller.can_undo)
+        self.actions["redo"].setEnabled(self.controller.can_redo)
+
+    def _refresh_candidate(self) -> None:
+        c = self.controller
+        mask = c.candidate_mask()
+        self.canvas.show_clicks(c.clicks)
+        if mask is None:
+            self.canvas.set_candidate(None)
+            self.controls.show_candidates(0, 0, "Candidates: none (click on an object)")
+            return
+        colour = c.object_colour(c.current_object)
+        self.canvas.set_candidate(candidate_rgba(mask, colour, self.opacity))
+        count, chosen = c.candidate_count, c.candidate_index
+        self.controls.show_candidates(count, chosen, f"Candidate {chosen + 1}/{count}, "
+                                      f"score {c.candidate_score():.2f}: Return accepts")
+
+    def _refresh_engines(self) -> None:
+        self.engine_label.setText(self.controller.engine_summary())
+        self.engine_label.setToolTip(self.controller.engine_advice())
+
+    def show_message(self, text: str, timeout_ms: int) -> None:
+        """A passing message beside the engine line (which stays in view)."""
+        self.message_label.setText(f"   {text}")
+        self._message_timer.start(timeout_ms)
+
+    def _show_cursor(self, x: int, y: int) -> None:
+        self.cursor_label.setText(f"x {x}, y {y}")
+
+    def _show_error(self, message: str) -> None:
+        """Name the problem in the status bar and a non-blocking message box."""
+        self.last_error = message
+        self.show_message(message, 10000)
+        if self._error_box is None:
+            self._error_box = QMessageBox(QMessageBox.Icon.Warning, "VOS Annotator", "",
+                                          QMessageBox.StandardButton.Ok, self)
+            self._error_box.setModal(False)
+        self._error_box.setText(message)
+        self._error_box.show()
+
+    # ---- tools and view ------------------------------------------------------------------
+    def set_tool(self, name: str) -> None:
+        for tool in self.tools.values():
+            tool.cancel()
+        self.canvas.tool = self.tools[name]
+        self.actions[f"tool_{name}"].setChecked(True)
+        self.canvas.show_brush(None, self.brush_size.value())
+
+    def _scale_brush(self, factor: float) -> None:
+        size = self.brush_size.value()
+        scaled = round(size * factor)
+        if scaled == size:
+            scaled += 1 if factor > 1 else -1
+        self.brush_size.setValue(scaled)  # the spin box keeps it within 1..200
+
+    def _set_brush_size(self, size: int) -> None:
+        for name in ("brush", "eraser"):
+            self.tools[name].size = size
+
+    def _set_opacity(self, value: int) -> None:
+        self.opacity = value / 100
+        self.prefs.opacity = value
+        self._refresh_masks()
+        self._refresh_candidate()
+
+    def _set_outline(self, on: bool) -> None:
+        self.outline_only = on
+        self._refresh_masks()
+
+    def _toggle_masks(self) -> None:
+        self.masks_hidden = not self.masks_hidden
+        self._refresh_masks()
+
+    def _accept(self) -> None:
+        polygon = self.tools["polygon"]
+        if self.canvas.tool is polygon and polygon.points:
+            polygon.close()
+        else:
+            self.controller.accept_candidate()
+
+    def _discard(self) -> None:
+        self.canvas.tool.cancel()
+        self.controller.discard_candidate()
+
+    def _toggle_play(self, on: bool) -> None:
+        self.play_button.setText("Pause" if on else "Play")
+        if on:
+            self.play_timer.start()
+        else:
+            self.play_timer.stop()
+
+    def _play_step(self) -> None:
+        c = self.controller
+        if c.frame_count == 0 or c.index >= c.frame_count - 1:
+            self.play_button.setChecked(False)
+            return
+        c.step(1)
+
+    # ---- objects -------------------------------------------------------------------------
+    def _confirm_delete(self, object_id: int) -> None:
+        answer = QMessageBox.question(
+            self, "Delete object",
+            f"Delete object {object_id} from every frame of this video? (Undo brings it back.)",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.controller.delete_object(object_id)
+
+    def _confirm_merge(self, ids: list[int]) -> None:
+        others = ", ".join(str(i) for i in ids[1:])
+        answer = QMessageBox.question(
+            self, "Merge objects", f"Merge object(s) {others} into object {ids[0]}?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.controller.merge_objects(ids)
+
+    def _ask_recolour(self, object_id: int) -> None:
+        colour = QColorDialog.getColor(QColor(*self.controller.object_colour(object_id)), self,
+                                       f"Colour of object {object_id}")
+        if colour.isValid():
+            self.controller.recolour_object(object_id,
+                                            (colour.red(), colour.green(), colour.blue()))
+
+    def _load_categories(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Categories file", "",
+                                              "Categories (*.txt *.json)")
+        if path:
+            try:
+                self.objects.set_categories(list(read_categories(path).by_name))
+            except Exception as exc:  # AnnotatorError names the file
+                self._show_error(str(exc))
+
+    # ---- propagation ---------------------------------------------------------------------
+    def propagate(self, direction: str) -> None:
+        selected = self.objects.selected_ids() if self.propagate_selected.isChecked() else None
+        self.controller.propagate(direction, selected)
+
+    def _on_propagation_started(self, total: int) -> None:
+        self._refresh_undo()
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+
+    def _on_propagation_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.progress.setFormat("propagating %v / %m")
+
+    def _on_propagation_finished(self, cancelled: bool) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self._refresh_undo()
+
+    # ---- exports, settings, help ---------------------------------------------------------
+    def export_lvvis(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export LV-VIS JSON", "instances.json",
+                                              "JSON (*.json)")
+        if path:
+            self.controller.export("lvvis", Path(path))
+
+    def export_youtube(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Folder for Annotations_convert")
+        if path:
+            self.controller.export("youtube_vos", Path(path))
+
+    def export_labelme(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Folder for labelme JSON files")
+        if path:
+            self.controller.export("labelme", Path(path))
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.prefs, self)
+        if dialog.exec():
+            self.prefs = dialog.preferences()
+            self.settings.save_preferences(self.prefs)
+            self.controller.apply_preferences(self.prefs)
+
+    def show_shortcuts(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(help_html())
+        box.exec()
+
+    def show_engine_help(self) -> None:
+        QMessageBox.information(self, "Engines", self.controller.engine_advice())
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+        self.play_timer.stop()
+        self.settings.save_preferences(self.prefs)
+        self.controller.shutdown()
+        event.accept()
+

@@ -1,0 +1,79 @@
+"""The menu bar and the toolbar of the main window, built from its named actions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QToolBar
+
+if TYPE_CHECKING:
+    from annotator.gui.main_window import MainWindow
+
+
+def build_menus(window: MainWindow) -> None:
+    """The menu bar: every action of the window, grouped."""
+    a = window.actions
+    file_menu = window.menuBar().addMenu("&File")
+    for name in ("open_folder", "open_video", "open_dataset"):
+        file_menu.addAction(a[name])
+    reopen = file_menu.addAction("Reopen last session")
+    reopen.triggered.connect(window.reopen_last)
+    file_menu.addSeparator()
+    file_menu.addAction(a["save"])
+    export = file_menu.addMenu("Export")
+    export.addAction("LV-VIS instances JSON…").triggered.connect(window.export_lvvis)
+    export.addAction("YouTube-VOS first-appearance masks…").triggered.connect(
+        window.export_youtube)
+    export.addAction("labelme JSON per frame…").triggered.connect(window.export_labelme)
+    file_menu.addSeparator()
+    file_menu.addAction("Settings…").triggered.connect(window.open_settings)
+    file_menu.addAction("Quit").triggered.connect(window.close)
+    edit = window.menuBar().addMenu("&Edit")
+    for name in ("undo", "redo", None, "accept", "discard", "candidate_next", "undo_click",
+                 None, "fill_holes", "clear", None, "new_object"):
+        edit.addSeparator() if name is None else edit.addAction(a[name])
+    view = window.menuBar().addMenu("&View")
+    for name in ("outline", "hide_masks", "opacity_up", "opacity_down", None, "fit",
+                 "zoom_in", "zoom_out", None, "next_frame", "previous_frame",
+                 "next_keyframe", "previous_keyframe", "play"):
+        view.addSeparator() if name is None else view.addAction(a[name])
+    tools = window.menuBar().addMenu("&Tools")
+    for name in ("tool_click", "tool_brush", "tool_eraser", "tool_polygon", "brush_bigger",
+                 "brush_smaller"):
+        tools.addAction(a[name])
+    propagate = window.menuBar().addMenu("&Propagate")
+    for name in ("propagate_forward", "propagate_backward", "propagate_both",
+                 "cancel_propagation"):
+        propagate.addAction(a[name])
+    help_menu = window.menuBar().addMenu("&Help")
+    help_menu.addAction("Keyboard shortcuts").triggered.connect(window.show_shortcuts)
+    help_menu.addAction("Better engines…").triggered.connect(window.show_engine_help)
+
+
+def build_toolbar(window: MainWindow) -> QToolBar:
+    """The tools, propagation and undo buttons above the canvas."""
+    bar = QToolBar("Tools", window)
+    bar.setObjectName("tools")
+    bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    labels = {"tool_click": "Click / box", "tool_brush": "Brush", "tool_eraser": "Eraser",
+              "tool_polygon": "Polygon"}
+    for name, label in labels.items():
+        button_action = window.actions[name]
+        button_action.setIconText(label)
+        bar.addAction(button_action)
+    bar.addSeparator()
+    for name, label in (("fill_holes", "Fill holes"), ("clear", "Clear")):
+        window.actions[name].setIconText(label)
+        bar.addAction(window.actions[name])
+    bar.addSeparator()
+    for name, label in (("propagate_backward", "◀ Propagate"),
+                        ("propagate_both", "◀ Both ▶"),
+                        ("propagate_forward", "Propagate ▶")):
+        window.actions[name].setIconText(label)
+        bar.addAction(window.actions[name])
+    bar.addSeparator()
+    for name, label in (("undo", "Undo"), ("redo", "Redo"), ("save", "Save")):
+        window.actions[name].setIconText(label)
+        bar.addAction(window.actions[name])
+    return bar

@@ -1,0 +1,139 @@
+"""Persistent preferences (QSettings) and the settings dialog: engines, device, memory, weights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from PyQt6.QtCore import QSettings
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+CLICK_ENGINES = ("auto", "sam", "mobile_sam", "classic")
+PROPAGATION_ENGINES = ("auto", "stcn", "classic")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass
+class Preferences:
+    click_engine: str = "auto"
+    propagation_engine: str = "auto"
+    device: str = "auto"
+    weights_dir: str = ""
+    memory_frames: int = 0  # 0: the engine's default budget
+    frame_cache_mb: int = 512
+    opacity: int = 50  # percent
+
+
+class AppSettings:
+    """Preferences and the last session, kept in QSettings (a file in tests)."""
+
+    def __init__(self, store: QSettings | None = None) -> None:
+        self.store = store if store is not None else QSettings("VOS Annotator", "vos-annotator")
+
+    def preferences(self) -> Preferences:
+        prefs = Preferences()
+        for field in fields(Preferences):
+            default = getattr(prefs, field.name)
+            value = self.store.value(f"preferences/{field.name}", default)
+            try:
+                setattr(prefs, field.name, type(default)(value))
+            except (TypeError, ValueError):
+                setattr(prefs, field.name, default)
+        return prefs
+
+    def save_preferences(self, prefs: Preferences) -> None:
+        for field in fields(Preferences):
+            self.store.setValue(f"preferences/{field.name}", getattr(prefs, field.name))
+        self.store.sync()
+
+    def last_session(self) -> tuple[str, str | None, int] | None:
+        """(path that was opened, video of it or None, frame index), or None."""
+        path = self.store.value("session/path", "")
+        if not path:
+            return None
+        video = self.store.value("session/video", "") or None
+        try:
+            frame = int(self.store.value("session/frame", 0))
+        except (TypeError, ValueError):
+            frame = 0
+        return str(path), video, frame
+
+    def remember_session(self, path: str | Path, video: str | None, frame: int) -> None:
+        self.store.setValue("session/path", str(path))
+        self.store.setValue("session/video", video or "")
+        self.store.setValue("session/frame", int(frame))
+
+
+class SettingsDialog(QDialog):
+    """Edit the preferences; engines take effect for the next model load."""
+
+    def __init__(self, prefs: Preferences, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        form = QFormLayout(self)
+        self.click_engine = _combo(CLICK_ENGINES, prefs.click_engine)
+        self.propagation_engine = _combo(PROPAGATION_ENGINES, prefs.propagation_engine)
+        self.device = _combo(DEVICES, prefs.device)
+        self.memory_frames = QSpinBox()
+        self.memory_frames.setRange(0, 1000)
+        self.memory_frames.setSpecialValueText("engine default")
+        self.memory_frames.setValue(prefs.memory_frames)
+        self.frame_cache = QSpinBox()
+        self.frame_cache.setRange(64, 65536)
+        self.frame_cache.setSuffix(" MB")
+        self.frame_cache.setValue(prefs.frame_cache_mb)
+        self.weights_dir = QLineEdit(prefs.weights_dir)
+        self.weights_dir.setPlaceholderText("default weights folder")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        weights_row = QHBoxLayout()
+        weights_row.addWidget(self.weights_dir)
+        weights_row.addWidget(browse)
+        form.addRow("Click engine", self.click_engine)
+        form.addRow("Propagation engine", self.propagation_engine)
+        form.addRow("Device", self.device)
+        form.addRow("Propagation memory (frames)", self.memory_frames)
+        form.addRow("Frame cache", self.frame_cache)
+        form.addRow("Weights folder", weights_row)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self._opacity = prefs.opacity
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Weights folder", self.weights_dir.text())
+        if folder:
+            self.weights_dir.setText(folder)
+
+    def preferences(self) -> Preferences:
+        return Preferences(
+            click_engine=self.click_engine.currentText(),
+            propagation_engine=self.propagation_engine.currentText(),
+            device=self.device.currentText(),
+            weights_dir=self.weights_dir.text().strip(),
+            memory_frames=self.memory_frames.value(),
+            frame_cache_mb=self.frame_cache.value(),
+            opacity=self._opacity,
+        )
+
+
+def _combo(choices: tuple[str, ...], current: str) -> QComboBox:
+    box = QComboBox()
+    box.addItems(choices)
+    if current in choices:
+        box.setCurrentText(current)
+    return box

@@ -1,0 +1,60 @@
+"""Exports from the File menu write what the CLI's `convert` writes, read back here."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from gui_helpers import make_lvos_dataset, make_window, open_and_wait
+from pycocotools import mask as coco_mask
+
+from annotator.formats.masks import read_label_map
+
+
+def test_exports_write_lvvis_youtube_and_labelme(qtbot, tmp_path, monkeypatch, davis_root):
+    root = make_lvos_dataset(davis_root, tmp_path / "lvos", "bear", 4, first_mask=True)
+    window = make_window(qtbot, tmp_path, monkeypatch)
+    c = window.controller
+    open_and_wait(qtbot, window, root)
+    c.set_index(2)
+    c.add_object()
+    c.set_category(2, "rock")
+    square = np.zeros((480, 854), bool)
+    square[20:60, 700:760] = True
+    c.paint(square)
+    c.set_category(1, "bear")
+    expected = {i: c.annotation.label_map(i) for i in (0, 2)}
+
+    for kind in ("lvvis", "youtube_vos", "labelme"):
+        c.export(kind, tmp_path / kind)
+        qtbot.waitUntil(lambda: not c.tasks.busy, timeout=60_000)
+    assert window.last_error == ""
+
+    instances = json.loads((tmp_path / "lvvis" / "train_instances.json").read_text())
+    files = instances["videos"][0]["file_names"]  # the annotated frames
+    assert files == ["bear/00000.jpg", "bear/00002.jpg"]
+    names = {cat["id"]: cat["name"] for cat in instances["categories"]}
+    assert sorted(names.values()) == ["bear", "rock"]
+    for annotation in instances["annotations"]:
+        object_id = {"bear": 1, "rock": 2}[names[annotation["category_id"]]]
+        for file, rle in zip(files, annotation["segmentations"], strict=True):
+            truth = expected[int(file[-9:-4])] == object_id
+            if rle is None:
+                assert not truth.any()
+                continue
+            decoded = coco_mask.decode({"size": rle["size"], "counts": rle["counts"].encode()})
+            assert np.array_equal(decoded.astype(bool), truth)
+
+    convert = tmp_path / "youtube_vos" / "Annotations_convert" / "bear"
+    assert sorted(p.name for p in convert.glob("*.png")) == ["00000.png", "00002.png"]
+    assert np.array_equal(read_label_map(convert / "00000.png"), expected[0])
+    assert np.array_equal(read_label_map(convert / "00002.png"), np.where(square, 2, 0))
+    meta = json.loads((tmp_path / "youtube_vos" / "meta.json").read_text())
+    assert meta["videos"]["bear"]["objects"]["2"]["frames"][0] == "00002"
+
+    frames = tmp_path / "labelme" / "JPEGImages" / "bear"
+    assert sorted(p.name for p in frames.glob("*.json")) == ["00000.json", "00002.json"]
+    for name, label in (("00000.json", "bear"), ("00002.json", "rock")):
+        document = json.loads((frames / name).read_text())
+        assert {shape["label"] for shape in document["shapes"]} == {label}
+        assert (document["imageHeight"], document["imageWidth"]) == (480, 854)

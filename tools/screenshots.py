@@ -1,0 +1,191 @@
+"""Make docs/screenshots/*.png: the real main window at work on the demo clip, under Xvfb.
+
+    python tools/screenshots.py [--out docs/screenshots] [--demo resources/demo]
+
+Starts its own Xvfb when no DISPLAY is set (Debian: apt-get install xvfb), copies the demo clip
+to a temporary folder (the repository stays clean), annotates it the way a person would (a click
+per object, the best candidate accepted, a propagation, a brush fix, a second propagation) and
+saves a few views of the window. Uses the weights-free engines so that anyone can rerun it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+OBJECTS = {1: "ball", 2: "crate", 3: "leaf"}  # the demo clip's objects, by id
+SIZE = (1440, 900)
+
+
+def start_xvfb() -> subprocess.Popen | None:
+    """An Xvfb server on a free display number, unless a display is already there."""
+    if os.environ.get("DISPLAY"):
+        return None
+    if shutil.which("Xvfb") is None:
+        sys.exit("Xvfb is not installed (Debian: apt-get install xvfb); or set DISPLAY")
+    for number in range(90, 110):
+        if Path(f"/tmp/.X{number}-lock").exists():
+            continue
+        server = subprocess.Popen(
+            ["Xvfb", f":{number}", "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            if Path(f"/tmp/.X11-unix/X{number}").exists():
+                os.environ["DISPLAY"] = f":{number}"
+                os.environ["QT_QPA_PLATFORM"] = "xcb"
+                return server
+            if server.poll() is not None:
+                break
+            time.sleep(0.05)
+        server.kill()
+    sys.exit("could not start Xvfb")
+
+
+def wait(app, condition, timeout_s: float = 180.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            sys.exit(f"timed out waiting for {what}")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def settle(app, seconds: float = 0.3) -> None:
+    wait_until = time.monotonic() + seconds
+    while time.monotonic() < wait_until:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def inner_point(mask: np.ndarray) -> tuple[int, int]:
+    """The pixel deepest inside a mask (where a person would click)."""
+    from scipy import ndimage
+
+    depth = ndimage.distance_transform_edt(mask)
+    y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    return int(x), int(y)
+
+
+def shoot(app, window, path: Path) -> None:
+    settle(app)
+    if not window.grab().save(str(path)):
+        sys.exit(f"could not write {path}")
+    print(f"wrote {path}")
+
+
+def annotate_and_shoot(demo: Path, out: Path) -> None:
+    from PyQt6.QtCore import QSettings
+    from PyQt6.QtWidgets import QApplication
+
+    from annotator.formats.masks import read_label_map
+    from annotator.gui.app import build_window
+    from annotator.gui.settings import AppSettings, Preferences
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    work = Path(tempfile.mkdtemp(prefix="vos-screens-"))
+    try:
+        frames = work / "JPEGImages" / "demo"
+        frames.mkdir(parents=True)
+        for path in sorted(demo.glob("*.jpg")):
+            shutil.copy(path, frames / path.name)
+        truth = read_label_map(sorted((demo / "ground_truth").glob("*.png"))[0])
+        settings = AppSettings(QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
+        settings.save_preferences(Preferences(click_engine="classic",
+                                              propagation_engine="classic", opacity=55))
+        window = build_window(settings)
+        window.resize(*SIZE)
+        window.show()
+        c = window.controller
+        c.open(work)
+        wait(app, lambda: c.annotation is not None, what="the clip to open")
+        wait(app, lambda: "loading" not in c.clicker.description + c.propagation.description,
+             what="the engines")
+
+        # per object a box dragged around it, then clicks where the mask is still wrong:
+        # negative where it spills over, positive where it falls short
+        for object_id, category in OBJECTS.items():
+            c.add_object()
+            c.set_category(object_id, category)
+            wanted = truth == object_id
+            ys, xs = np.nonzero(wanted)
+            c.box(xs.min() - 4, ys.min() - 4, xs.max() + 4, ys.max() + 4)
+            wait(app, lambda: c.candidate_mask() is not None, what="a candidate mask")
+            scores = [_iou(mask, wanted) for mask in c.clicker.result.prediction.masks]
+            c.choose_candidate(int(np.argmax(scores)))
+            for _ in range(2):
+                mask = c.candidate_mask()
+                if _iou(mask, wanted) >= 0.9:
+                    break
+                spill, miss = mask & ~wanted, wanted & ~mask
+                asked = len(c.clicks)
+                c.click(*inner_point(spill if spill.sum() > miss.sum() else miss),
+                        positive=spill.sum() <= miss.sum())
+                wait(app, lambda n=asked: len(c.clicks) > n and not c.clicker.pending,
+                     what="a refined mask")
+            if object_id == 3:
+                shoot(app, window, out / "click-candidates.png")
+            c.accept_candidate()
+
+        c.propagate("forward")
+        wait(app, lambda: not c.propagation.running, what="the propagation")
+        c.set_index(20)  # a person touches up the leaf here, then propagates again
+        c.select_object(3)
+        fix = read_label_map(demo / "ground_truth" / "00020.png") == 3
+        c.paint(fix)
+        c.propagate("forward")
+        wait(app, lambda: not c.propagation.running, what="the second propagation")
+        c.set_index(9)
+        c.select_object(1)
+        shoot(app, window, out / "main-window.png")
+
+        window.outline_box.setChecked(True)
+        c.set_visible(2, False)
+        x, y = inner_point(c.annotation.label_map(9) == 1)
+        window.canvas.zoom(2.2, window.canvas.mapFromScene(x, y).toPointF())
+        shoot(app, window, out / "outline-zoom.png")
+        c.set_visible(2, True)
+        window.outline_box.setChecked(False)
+        window.canvas.fit()
+        assert c.autosaver.wait_idle()
+        window.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    parser.add_argument("--demo", type=Path, default=REPO / "resources" / "demo")
+    args = parser.parse_args()
+    if not any(args.demo.glob("*.jpg")):
+        sys.exit(f"{args.demo}: no demo frames")
+    args.out.mkdir(parents=True, exist_ok=True)
+    server = start_xvfb()
+    try:
+        annotate_and_shoot(args.demo, args.out)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
