@@ -47,6 +47,7 @@ class Canvas(QGraphicsView):
     """Shows one frame and its masks; forwards mouse input to the active tool."""
 
     cursor_moved = pyqtSignal(int, int)
+    view_changed = pyqtSignal()  # zoom, pan or fit: a view beside this one follows
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -87,6 +88,8 @@ class Canvas(QGraphicsView):
         self._panning: QPointF | None = None
         self._fitted = True
         self._space_held = False
+        self.horizontalScrollBar().valueChanged.connect(self.view_changed)
+        self.verticalScrollBar().valueChanged.connect(self.view_changed)
 
     # ---- content -------------------------------------------------------------------------
     def set_frame(self, frame: np.ndarray) -> None:
@@ -108,6 +111,12 @@ class Canvas(QGraphicsView):
         """The mask overlay as drawn (non-premultiplied RGBA), for checks and screenshots."""
         return self._overlay_item.pixmap().toImage().convertToFormat(
             QImage.Format.Format_RGBA8888)
+
+    def rim_layer_image(self) -> QImage | None:
+        """The layer drawn over the masks (a rim, or marks), as drawn; None when hidden."""
+        if not self._rim_item.isVisible():
+            return None
+        return self._rim_item.pixmap().toImage().convertToFormat(QImage.Format.Format_RGBA8888)
 
     def set_candidate(self, rgba: np.ndarray | None) -> None:
         self._set_rgba(self._candidate_item, rgba)
@@ -159,12 +168,25 @@ class Canvas(QGraphicsView):
             self._brush_item.setRect(point.x() - r, point.y() - r, size, size)
 
     # ---- view ----------------------------------------------------------------------------
+    def follow(self, other: Canvas) -> None:
+        """Show the same scale and the same image point at the centre as `other` (or fit
+        when `other` is fitted)."""
+        if self._image_size is None:
+            return
+        if other._fitted:
+            self.fit()
+            return
+        self._fitted = False
+        self.setTransform(other.transform())
+        self.centerOn(other.mapToScene(other.viewport().rect().center()))
+
     def fit(self) -> None:
         """Show the whole frame; it stays fitted as the window resizes until a zoom or pan."""
         self._fitted = True
         if self._image_size is not None:
             self.resetTransform()
             self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+            self.view_changed.emit()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         super().resizeEvent(event)
@@ -185,6 +207,7 @@ class Canvas(QGraphicsView):
         moved = self.mapFromScene(fixed) - anchor.toPoint()
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + moved.x())
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + moved.y())
+        self.view_changed.emit()
 
     def wheelEvent(self, event) -> None:  # noqa: N802 (Qt name)
         steps = event.angleDelta().y() / 120

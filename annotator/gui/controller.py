@@ -22,6 +22,7 @@ from annotator.gui.click_control import ClickControl
 from annotator.gui.dataset_dialog import VideoProgress
 from annotator.gui.object_panel import ObjectRow
 from annotator.gui.propagation_control import PropagationControl
+from annotator.gui.review_control import ReviewControl
 from annotator.gui.settings import Preferences
 from annotator.gui.timeline import TimelineRow, from_annotation_codes
 from annotator.gui.workers import TaskQueue, describe_failure
@@ -69,6 +70,7 @@ class Controller(QObject):
         self.clicker = ClickControl(self)
         self.propagation = PropagationControl(self)
         self.autosaver = Autosaver(self)
+        self.review = ReviewControl(self)
         self.apply_preferences(self.prefs)
 
     # ---- engines -------------------------------------------------------------------------
@@ -521,6 +523,7 @@ class Controller(QObject):
         self.close_video()
         self.clicker.shutdown()
         self.propagation.shutdown()
+        self.review.shutdown()
         self.tasks.shutdown()
         self.decoder.shutdown()
         self.autosaver.shutdown()

@@ -18,6 +18,7 @@ from PyQt6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSlider,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +31,7 @@ from annotator.gui.edit_controls import EditControls, small_button
 from annotator.gui.images import candidate_rgba, overlay_image, rim_image
 from annotator.gui.menus import build_menus, build_toolbar
 from annotator.gui.object_panel import ObjectPanel
+from annotator.gui.review_view import ReviewView
 from annotator.gui.settings import AppSettings, SettingsDialog
 from annotator.gui.shortcuts import SHORTCUTS, help_html
 from annotator.gui.timeline import Timeline
@@ -64,6 +66,7 @@ class MainWindow(QMainWindow):
         self._build_centre()
         self._build_objects_dock()
         self._build_actions()
+        self.review_view = ReviewView(self)
         build_menus(self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, build_toolbar(self))
         self._build_status_bar()
@@ -109,7 +112,9 @@ class MainWindow(QMainWindow):
         centre = QWidget()
         layout = QVBoxLayout(centre)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.canvas, 1)
+        self.views = QSplitter(Qt.Orientation.Horizontal)  # the canvas; review adds its view
+        self.views.addWidget(self.canvas)
+        layout.addWidget(self.views, 1)
         layout.addLayout(controls)
         layout.addWidget(self.timeline)
         self.setCentralWidget(centre)

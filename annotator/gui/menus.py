@@ -46,6 +46,11 @@ def build_menus(window: MainWindow) -> None:
     for name in ("propagate_forward", "propagate_backward", "propagate_both",
                  "cancel_propagation"):
         propagate.addAction(a[name])
+    review = window.menuBar().addMenu("&Review")
+    for name in ("compare", "beside", "differences", "panel", None, "next_worst",
+                 "previous_worst", "sort", "rerun", None, "stop"):
+        review.addSeparator() if name is None else review.addAction(
+            window.review_view.actions[name])
     help_menu = window.menuBar().addMenu("&Help")
     help_menu.addAction("Keyboard shortcuts").triggered.connect(window.show_shortcuts)
     help_menu.addAction("Better engines…").triggered.connect(window.show_engine_help)

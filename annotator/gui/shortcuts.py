@@ -41,6 +41,15 @@ SHORTCUTS: dict[str, tuple[str, str]] = {
     "zoom_out": ("-", "Zoom out (or wheel)"),
 }
 
+# Review mode binds these itself (annotator/gui/review_view.py), by the same names.
+REVIEW_SHORTCUTS: dict[str, tuple[str, str]] = {
+    "compare": ("Ctrl+Shift+G", "Compare the masks with a ground-truth folder"),
+    "beside": ("Ctrl+G", "Show the ground truth beside the frame"),
+    "differences": ("Ctrl+Shift+D", "Mark where masks and ground truth differ"),
+    "next_worst": ("Alt+Right", "Next frame in review order (worst first)"),
+    "previous_worst": ("Alt+Left", "Previous frame in review order"),
+}
+
 MOUSE_HELP = (
     ("Wheel", "Zoom at the cursor"),
     ("Middle drag / Space + drag", "Pan"),
@@ -49,6 +58,6 @@ MOUSE_HELP = (
 
 
 def help_html() -> str:
-    rows = [f"<tr><td><b>{key}</b></td><td>{text}</td></tr>" for key, text in SHORTCUTS.values()]
-    rows += [f"<tr><td><b>{key}</b></td><td>{text}</td></tr>" for key, text in MOUSE_HELP]
+    listed = [*SHORTCUTS.values(), *REVIEW_SHORTCUTS.values(), *MOUSE_HELP]
+    rows = [f"<tr><td><b>{key}</b></td><td>{text}</td></tr>" for key, text in listed]
     return "<table cellspacing='4'>" + "".join(rows) + "</table>"
