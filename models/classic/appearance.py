@@ -1,0 +1,70 @@
+"""Colour models of objects and background: Lab histograms from keyframes and recent frames."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.ndimage import uniform_filter
+
+BITS = 4  # per Lab channel: 16 x 16 x 16 bins
+BINS = 1 << (3 * BITS)
+
+
+def colour_index(rgb: np.ndarray) -> np.ndarray:
+    """Quantised Lab colour of each pixel of an RGB uint8 image, as a histogram bin index."""
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+    shift = 8 - BITS
+    q = (lab >> shift).astype(np.int32)
+    return (q[..., 0] << (2 * BITS)) | (q[..., 1] << BITS) | q[..., 2]
+
+
+def _histogram(index: np.ndarray) -> np.ndarray:
+    """Normalised colour histogram, smoothed over neighbouring bins."""
+    counts = np.bincount(index.ravel(), minlength=BINS).astype(np.float64)
+    side = 1 << BITS
+    counts = uniform_filter(counts.reshape(side, side, side), size=3, mode="nearest").ravel()
+    total = counts.sum()
+    return counts / total if total > 0 else np.full(BINS, 1.0 / BINS)
+
+
+class ColourModel:
+    """Per-class colour histograms (class 0 background): a fixed part from the keyframes and
+    a running part from recent confident frames, mixed when scoring."""
+
+    def __init__(self, n_classes: int, keyframe_weight: float = 0.5, learning_rate: float = 0.15):
+        self.n_classes = n_classes
+        self._keyframe_weight = keyframe_weight
+        self._rate = learning_rate
+        self._key = np.full((n_classes, BINS), 1.0 / BINS)
+        self._key_count = np.zeros(n_classes)
+        self._recent: np.ndarray | None = None
+
+    def add_keyframe(self, index: np.ndarray, classes: np.ndarray) -> None:
+        """Add a keyframe's pixels: `classes` holds 0..C-1, or -1 for pixels to leave out."""
+        for c in range(self.n_classes):
+            pixels = index[classes == c]
+            if pixels.size == 0:
+                continue
+            hist = _histogram(pixels)
+            n = self._key_count[c]
+            self._key[c] = (self._key[c] * n + hist) / (n + 1) if n else hist
+            self._key_count[c] = n + 1
+        if self._recent is None:
+            self._recent = self._key.copy()
+
+    def update(self, index: np.ndarray, classes: np.ndarray) -> None:
+        """Blend a propagated frame's confident pixels into the running histograms."""
+        if self._recent is None:
+            self._recent = self._key.copy()
+        for c in range(self.n_classes):
+            pixels = index[classes == c]
+            if pixels.size < 50:
+                continue
+            self._recent[c] = (1 - self._rate) * self._recent[c] + self._rate * _histogram(pixels)
+
+    def log_likelihood(self, index: np.ndarray) -> np.ndarray:
+        """(C, H, W) log probability of each pixel's colour under each class."""
+        recent = self._key if self._recent is None else self._recent
+        w = self._keyframe_weight
+        hist = w * self._key + (1 - w) * recent
+        return np.log(hist[:, index] + 1e-6).astype(np.float32)
