@@ -1,0 +1,96 @@
+"""The standard click protocol of interactive segmentation, simulated against a known mask.
+
+Each next click goes to the point of the error farthest from the error's boundary (the largest
+value of the distance transform over false negatives and false positives); it is positive when
+that point is a false negative. NoC@T is the number of clicks needed to reach IoU >= T, counted
+as the click limit when it is never reached.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from annotator.engine.click_session import ClickSession
+
+MAX_CLICKS = 20
+
+
+@dataclass(frozen=True)
+class ProtocolRun:
+    """IoU after each click, and the time each click took to give its mask (seconds)."""
+
+    ious: list[float]
+    seconds: list[float]
+
+    def clicks_to_reach(self, threshold: float, max_clicks: int = MAX_CLICKS) -> int:
+        for count, iou in enumerate(self.ious, start=1):
+            if iou >= threshold:
+                return count
+        return max_clicks
+
+
+def iou(mask: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Intersection over union of two bool masks, ignoring pixels where `valid` is False."""
+    if valid is not None:
+        mask, truth = mask & valid, truth & valid
+    union = np.count_nonzero(mask | truth)
+    return 1.0 if union == 0 else np.count_nonzero(mask & truth) / union
+
+
+def next_click(
+    mask: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None
+) -> tuple[float, float, bool] | None:
+    """(x, y, positive) of the next simulated click, or None when there is no error left."""
+    missed = truth & ~mask
+    extra = mask & ~truth
+    if valid is not None:
+        missed &= valid
+        extra &= valid
+    best: tuple[float, float, float, bool] | None = None
+    for error, positive in ((missed, True), (extra, False)):
+        if not error.any():
+            continue
+        # pad so that the frame's edge counts as the error region's boundary
+        padded = np.pad(error.astype(np.uint8), 1)
+        dist = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
+        y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+        if best is None or dist[y, x] > best[0]:
+            best = (float(dist[y, x]), float(x), float(y), positive)
+    return None if best is None else best[1:]
+
+
+def run_protocol(
+    session: ClickSession,
+    frame: np.ndarray,
+    truth: np.ndarray,
+    valid: np.ndarray | None = None,
+    max_clicks: int = MAX_CLICKS,
+    stop_at: float | None = None,
+) -> ProtocolRun:
+    """Click up to `max_clicks` times on `frame` (or until IoU >= `stop_at`)."""
+    session.set_frame(0, frame)
+    mask = np.zeros(truth.shape, dtype=bool)
+    ious: list[float] = []
+    seconds: list[float] = []
+    for _ in range(max_clicks):
+        click = next_click(mask, truth, valid)
+        if click is None:
+            ious.append(1.0)
+            break
+        start = time.perf_counter()
+        session.add_click(*click)
+        seconds.append(time.perf_counter() - start)
+        mask = session.mask
+        ious.append(iou(mask, truth, valid))
+        if stop_at is not None and ious[-1] >= stop_at:
+            break
+    return ProtocolRun(ious, seconds)
+
+
+def mean_noc(runs: Sequence[ProtocolRun], threshold: float, max_clicks: int = MAX_CLICKS) -> float:
+    return float(np.mean([run.clicks_to_reach(threshold, max_clicks) for run in runs]))

@@ -1,0 +1,75 @@
+"""`weights add`: check a checkpoint a person already has, then register or copy it."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from annotator.engine.weights import (
+    KNOWN,
+    canonical_name,
+    read_registry,
+    sha256_of,
+    weights_dir,
+    write_registry,
+)
+from annotator.engine.weights_load import read_state_dict
+from annotator.errors import AnnotatorError
+from models.sam.variants import UnknownLayout, detect_variant
+
+_STCN_PREFIXES = ("key_encoder.", "value_encoder.", "key_proj.", "key_comp.", "decoder.")
+
+
+@dataclass(frozen=True)
+class AddedWeights:
+    name: str
+    path: Path  # where the registry finds it now
+    sha256: str
+    official: bool | None  # matches the published sum; None when no sum is published
+
+
+def identify(path: Path) -> str:
+    """Which known weights a checkpoint holds, from its tensors: a SAM variant or 'stcn'."""
+    state = read_state_dict(path)
+    try:
+        return detect_variant(state)
+    except UnknownLayout as sam_problem:
+        if all(k.startswith(_STCN_PREFIXES) for k in state) and any(
+            k.startswith("key_encoder.") for k in state
+        ):
+            return "stcn"
+        raise AnnotatorError(f"neither a SAM nor an STCN checkpoint ({sam_problem})",
+                             path) from sam_problem
+
+
+def add_weights(path: str | Path, name: str | None = None, copy: bool = False) -> AddedWeights:
+    """Verify `path` holds the weights it claims (or identify them) and register it.
+
+    With `copy`, the file is copied into the weights folder under its usual name; otherwise
+    the registry records where it is, with its size and SHA-256 sum.
+    """
+    path = Path(path).expanduser().resolve()
+    found = identify(path)
+    key = canonical_name(name) if name else found
+    if key != found:
+        raise AnnotatorError(f"this checkpoint holds {found}, not {key}", path)
+    known = KNOWN[key]
+    digest = sha256_of(path)
+    official = None if known.sha256 is None else digest == known.sha256
+    size = path.stat().st_size
+    entries = read_registry()
+    if copy:
+        target = weights_dir() / known.filename
+        if target.resolve() != path:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".copying")
+            shutil.copyfile(path, partial)
+            partial.replace(target)
+        entries.pop(key, None)
+        location = target
+    else:
+        location = path
+        entries[key] = {"path": str(path), "size": size, "sha256": digest}
+    write_registry(entries)
+    return AddedWeights(key, location, digest, official)

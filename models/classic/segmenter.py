@@ -1,0 +1,301 @@
+"""Weights-free interactive segmentation: GrabCut colour models, geodesic seeds, hard clicks.
+
+Per prompt, in a region of interest around the prompts and the previous mask, at a reduced
+working resolution:
+- starting labels: the previous mask (or, for a first click, the region geodesically nearest
+  to it) as 'probably foreground', overridden near every click by the side of the
+  geodesically nearest click, so the colour models learn what the clicks say;
+- hard labels: each click's short geodesic neighbourhood (it follows thin parts, stops at
+  edges), and outside a box;
+- GrabCut (colour mixture models and a contrast-sensitive smoothness term), after which only
+  the components holding a positive click survive.
+The result is upsampled smoothly into the frame. Positive clicks always end inside the mask,
+negative ones always outside.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from models.classic.seg_geodesic import edge_strength, geodesic_distance
+
+Prediction = tuple[np.ndarray, np.ndarray, np.ndarray]
+LOGIT_SIZE = 256
+
+
+@dataclass(frozen=True)
+class ClassicParams:
+    work_side: int = 360  # long side of the working image (pixels)
+    iterations: int = 4  # GrabCut iterations at the working resolution
+    alt_iterations: int = 2  # for the two other candidates of a first click
+    seed_fraction: float = 0.08  # share of the ROI taken as the first click's seed region
+    candidate_fractions: tuple[float, float] = (0.03, 0.2)  # the other two first candidates
+    min_disk: int = 2  # every click pins at least this disk (working pixels)
+    max_disk: int = 25  # and at most this far around it
+    geo_reach: float = 15.0  # geodesic length of a click's hard region (working pixels)
+    edge_weight: float = 1.0  # how much colour edges lengthen geodesic paths
+    init_reach: float = 80.0  # geodesic reach of a click's side in GrabCut's starting labels
+    roi_margin: float = 0.35  # ROI margin as a share of the prompts' extent
+
+
+@dataclass(frozen=True)
+class _Prompt:
+    positive: np.ndarray  # (P, 2) x, y full-res
+    negative: np.ndarray  # (Q, 2)
+    box: np.ndarray | None  # (4,)
+
+
+class ClassicSegmenter:
+    """Click segmenter without learned weights (see the module docstring)."""
+
+    name = "classic (GrabCut + geodesic)"
+
+    def __init__(self, params: ClassicParams | None = None) -> None:
+        self.params = params or ClassicParams()
+        self._frame: np.ndarray | None = None
+        self._masks: OrderedDict[bytes, np.ndarray] = OrderedDict()
+
+    def set_image(self, frame: np.ndarray) -> None:
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"expected an RGB uint8 frame (H, W, 3), got {frame.shape} "
+                             f"{frame.dtype}")
+        self._frame = np.ascontiguousarray(frame)
+        self._masks.clear()
+
+    def predict(
+        self,
+        points: np.ndarray,
+        labels: np.ndarray,
+        box: np.ndarray | None = None,
+        prior: np.ndarray | None = None,
+        multimask: bool = True,
+    ) -> Prediction:
+        if self._frame is None:
+            raise RuntimeError("set_image must come before predict")
+        points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+        labels = np.asarray(labels).reshape(-1)
+        if len(points) == 0 and box is None:
+            raise ValueError("a prompt needs at least one point or a box")
+        prompt = _Prompt(points[labels == 1], points[labels != 1],
+                         None if box is None else np.asarray(box, np.float32).reshape(4))
+        previous = self._recall(prior)
+        if multimask and previous is None:
+            fractions = (self.params.seed_fraction, *self.params.candidate_fractions)
+        else:
+            fractions = (self.params.seed_fraction,)
+        p = self.params
+        masks = [self._segment(prompt, previous, f, p.iterations if i == 0 else p.alt_iterations)
+                 for i, f in enumerate(fractions)]
+        masks = _unique(masks)
+        scores = np.array([_boundary_contrast(self._frame, m) for m in masks], np.float32)
+        scores[0] = max(scores[0], scores.max())  # the main estimate leads
+        logits = np.stack([self._remember(m) for m in masks])
+        return np.stack(masks), scores, logits
+
+    # previous masks: the logits handed out are their keys
+
+    def _remember(self, mask: np.ndarray) -> np.ndarray:
+        logits = cv2.resize(mask.astype(np.float32), (LOGIT_SIZE, LOGIT_SIZE),
+                            interpolation=cv2.INTER_AREA) * 20.0 - 10.0
+        self._masks[hashlib.blake2b(logits.tobytes(), digest_size=16).digest()] = mask
+        while len(self._masks) > 8:
+            self._masks.popitem(last=False)
+        return logits
+
+    def _recall(self, prior: np.ndarray | None) -> np.ndarray | None:
+        if prior is None:
+            return None
+        logits = np.asarray(prior, np.float32).reshape(LOGIT_SIZE, LOGIT_SIZE)
+        key = hashlib.blake2b(logits.tobytes(), digest_size=16).digest()
+        if key in self._masks:
+            return self._masks[key]
+        h, w = self._frame.shape[:2]
+        return cv2.resize(logits, (w, h), interpolation=cv2.INTER_LINEAR) > 0
+
+    # one segmentation
+
+    def _segment(self, prompt: _Prompt, previous: np.ndarray | None, seed: float,
+                 iterations: int) -> np.ndarray:
+        frame = self._frame
+        h, w = frame.shape[:2]
+        x0, y0, x1, y1 = self._roi(prompt, previous, (h, w))
+        crop = frame[y0:y1, x0:x1]
+        scale = min(1.0, self.params.work_side / max(crop.shape[:2]))
+        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+        small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA) if scale < 1 else crop
+        offset = np.array([x0, y0], np.float32)
+        pos = (prompt.positive - offset) * scale
+        neg = (prompt.negative - offset) * scale
+        prev_small = None
+        if previous is not None:
+            prev_small = cv2.resize(previous[y0:y1, x0:x1].astype(np.uint8), size,
+                                    interpolation=cv2.INTER_NEAREST).astype(bool)
+        box_small = None
+        if prompt.box is not None:
+            box_small = (prompt.box - np.tile(offset, 2)) * scale
+        cost = edge_strength(cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32))
+        pos_regions = self._click_regions(cost, pos)
+        neg_regions = self._click_regions(cost, neg)
+        trimap = self._trimap(cost, pos, neg, box_small, prev_small, seed)
+        for regions, value in ((pos_regions, cv2.GC_FGD), (neg_regions, cv2.GC_BGD)):
+            for region in regions:
+                trimap[region] = value
+        fg = _grabcut(small, trimap, iterations)
+        fg = _keep_clicked(fg, pos, pos_regions, neg_regions)
+        soft = cv2.GaussianBlur(fg.astype(np.float32), (3, 3), 0) if scale < 1 else fg
+        up = cv2.resize(np.float32(soft), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        fresh = np.zeros((h, w), bool)
+        fresh[y0:y1, x0:x1] = up > 0.5
+        if prompt.box is not None:
+            fresh &= _box_mask((h, w), prompt.box)
+        _force_clicks(fresh, prompt.positive, prompt.negative)
+        return fresh
+
+    def _roi(self, prompt: _Prompt, previous: np.ndarray | None,
+             shape: tuple[int, int]) -> tuple[int, int, int, int]:
+        h, w = shape
+        if prompt.box is not None:
+            bx0, by0, bx1, by1 = prompt.box
+            pts = np.concatenate([prompt.positive, [[bx0, by0], [bx1, by1]]])
+        elif previous is not None and previous.any():
+            ys, xs = np.nonzero(previous)
+            pts = np.concatenate([prompt.positive, [[xs.min(), ys.min()], [xs.max(), ys.max()]]])
+        else:
+            return 0, 0, w, h  # a lone click: the object may be anywhere around it
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        margin = self.params.roi_margin * max(hi - lo) + 16
+        x0, y0 = np.floor(lo - margin).astype(int)
+        x1, y1 = np.ceil(hi + margin).astype(int)
+        return max(0, x0), max(0, y0), min(w, x1 + 1), min(h, y1 + 1)
+
+    def _trimap(self, cost: np.ndarray, pos: np.ndarray, neg: np.ndarray,
+                box: np.ndarray | None, previous: np.ndarray | None, seed: float) -> np.ndarray:
+        """GrabCut's starting labels, before the clicks' own regions are painted in."""
+        h, w = cost.shape
+        trimap = np.full((h, w), cv2.GC_PR_BGD, np.uint8)
+        if previous is not None and previous.any():
+            trimap[previous] = cv2.GC_PR_FGD
+            # around each click, the side of the geodesically nearest click, so that the
+            # colour models learn what the clicks say before they learn the old mask
+            reach = self.params.init_reach
+            d_pos = self._geodesic(cost, pos)
+            d_neg = self._geodesic(cost, neg)
+            trimap[(d_pos <= reach) & (d_pos < d_neg)] = cv2.GC_PR_FGD
+            trimap[(d_neg <= reach) & (d_neg <= d_pos)] = cv2.GC_PR_BGD
+        elif len(pos):
+            dist = self._geodesic(cost, pos)
+            inside = np.ones((h, w), bool) if box is None else _box_mask((h, w), box)
+            limit = np.quantile(dist[inside], seed)
+            trimap[(dist <= limit) & inside] = cv2.GC_PR_FGD
+        elif box is not None:
+            trimap[_box_mask((h, w), box)] = cv2.GC_PR_FGD
+        if box is not None:
+            trimap[~_box_mask((h, w), box, grow=2)] = cv2.GC_BGD
+        return trimap
+
+    def _geodesic(self, cost: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """Geodesic distance to the nearest of `points` (infinite when there are none)."""
+        h, w = cost.shape
+        if len(points) == 0:
+            return np.full((h, w), np.inf, np.float32)
+        seeds = np.zeros((h, w), bool)
+        for x, y in np.round(points).astype(int):
+            seeds[np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)] = True
+        return geodesic_distance(self.params.edge_weight * cost, seeds)
+
+    def _click_regions(self, cost: np.ndarray, points: np.ndarray) -> list[np.ndarray]:
+        """Each click's hard region: pixels a short geodesic walk away, so that it follows a
+        thin structure and stops at edges."""
+        p = self.params
+        h, w = cost.shape
+        out = []
+        for x, y in points:
+            cx, cy = int(np.clip(round(x), 0, w - 1)), int(np.clip(round(y), 0, h - 1))
+            x0, y0 = max(0, cx - p.max_disk), max(0, cy - p.max_disk)
+            x1, y1 = min(w, cx + p.max_disk + 1), min(h, cy + p.max_disk + 1)
+            seed = np.zeros((y1 - y0, x1 - x0), bool)
+            seed[cy - y0, cx - x0] = True
+            dist = geodesic_distance(p.edge_weight * cost[y0:y1, x0:x1], seed)
+            region = np.zeros((h, w), bool)
+            region[y0:y1, x0:x1] = dist <= p.geo_reach
+            cv2.circle(region.view(np.uint8), (cx, cy), p.min_disk, 1, -1)
+            out.append(region)
+        return out
+
+
+def _grabcut(image: np.ndarray, trimap: np.ndarray, iterations: int) -> np.ndarray:
+    """Foreground of GrabCut from a trimap; the trimap itself when a side has no pixels."""
+    fg_side = (trimap == cv2.GC_FGD) | (trimap == cv2.GC_PR_FGD)
+    if fg_side.all() or not fg_side.any():
+        return fg_side
+    bgd = np.zeros((1, 65), np.float64)
+    fgd = np.zeros((1, 65), np.float64)
+    work = trimap.copy()
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    try:
+        cv2.grabCut(bgr, work, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:
+        return fg_side  # too few pixels on one side for the colour models
+    return (work == cv2.GC_FGD) | (work == cv2.GC_PR_FGD)
+
+
+def _keep_clicked(fg: np.ndarray, pos: np.ndarray, pos_regions: list[np.ndarray],
+                  neg_regions: list[np.ndarray]) -> np.ndarray:
+    """Paint the click regions in and out; drop components without a positive click."""
+    out = fg.copy()
+    for region in pos_regions:
+        out |= region
+    for region in neg_regions:
+        out &= ~region
+    _, comp = cv2.connectedComponents(out.astype(np.uint8), connectivity=8)
+    h, w = out.shape
+    keep = {int(comp[int(np.clip(round(y), 0, h - 1)), int(np.clip(round(x), 0, w - 1))])
+            for x, y in pos}
+    keep.discard(0)
+    if not keep:
+        return out if len(pos) == 0 else np.zeros_like(fg)
+    return np.isin(comp, list(keep))
+
+
+def _force_clicks(mask: np.ndarray, pos: np.ndarray, neg: np.ndarray, radius: int = 2) -> None:
+    """Set a small square around every click to the click's side, in place."""
+    h, w = mask.shape
+    for points, value in ((pos, True), (neg, False)):
+        for x, y in points:
+            cy, cx = int(np.clip(round(y), 0, h - 1)), int(np.clip(round(x), 0, w - 1))
+            mask[max(0, cy - radius): cy + radius + 1, max(0, cx - radius): cx + radius + 1] = value
+
+
+def _box_mask(shape: tuple[int, int], box: np.ndarray, grow: int = 0) -> np.ndarray:
+    h, w = shape
+    x0, y0, x1, y1 = box
+    out = np.zeros(shape, bool)
+    out[max(0, int(y0) - grow): min(h, int(np.ceil(y1)) + grow + 1),
+        max(0, int(x0) - grow): min(w, int(np.ceil(x1)) + grow + 1)] = True
+    return out
+
+
+def _unique(masks: list[np.ndarray]) -> list[np.ndarray]:
+    """Drop candidates identical to an earlier one (keeping at least one)."""
+    out: list[np.ndarray] = []
+    for mask in masks:
+        if not any(np.array_equal(mask, kept) for kept in out):
+            out.append(mask)
+    return out
+
+
+def _boundary_contrast(frame: np.ndarray, mask: np.ndarray) -> float:
+    """How well the mask's boundary follows image edges, squashed to 0..1."""
+    if not mask.any() or mask.all():
+        return 0.0
+    m = mask.astype(np.uint8)
+    boundary = cv2.morphologyEx(m, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).astype(bool)
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    grad = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+    ratio = float(grad[boundary].mean()) / max(float(grad.mean()), 1e-3)
+    return float(1.0 - np.exp(-0.5 * ratio))

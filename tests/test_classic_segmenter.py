@@ -1,0 +1,77 @@
+"""The weights-free click segmenter on real DAVIS dev frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from annotator.engine.click_protocol import iou, run_protocol
+from annotator.engine.click_session import ClickSession
+from annotator.engine.protocols import ClickSegmenter
+from annotator.engine.segmenters import ClassicClickSegmenter
+from annotator.formats.masks import read_label_map
+
+
+def first_frame(davis_root, seq: str) -> tuple[np.ndarray, np.ndarray]:
+    image = sorted((davis_root / "JPEGImages/480p" / seq).glob("*.jpg"))[0]
+    labels = read_label_map(davis_root / "Annotations/480p" / seq / f"{image.stem}.png")
+    return np.array(Image.open(image).convert("RGB")), labels == 1
+
+
+@pytest.fixture()
+def session() -> ClickSession:
+    segmenter = ClassicClickSegmenter()
+    assert isinstance(segmenter, ClickSegmenter)
+    return ClickSession(segmenter)
+
+
+@pytest.mark.parametrize("seq", ["hike", "soccerball"])
+def test_click_protocol_reaches_high_iou_within_a_few_clicks(davis_root, session, seq):
+    frame, truth = first_frame(davis_root, seq)
+    run = run_protocol(session, frame, truth, max_clicks=8, stop_at=0.88)
+    assert max(run.ious) >= 0.88, run.ious
+
+
+def test_a_box_alone_finds_the_object(davis_root, session):
+    frame, truth = first_frame(davis_root, "rhino")
+    ys, xs = np.nonzero(truth)
+    session.set_frame(0, frame)
+    prediction = session.set_box(xs.min() - 5, ys.min() - 5, xs.max() + 5, ys.max() + 5)
+    assert prediction.masks.shape[1:] == truth.shape
+    # the filled box scores 0.56 here
+    assert iou(prediction.masks[0], truth) >= 0.75
+    # nothing outside the box
+    outside = np.ones_like(truth)
+    outside[ys.min() - 5: ys.max() + 6, xs.min() - 5: xs.max() + 6] = False
+    assert not (prediction.masks[0] & outside).any()
+
+
+def test_clicks_are_always_honoured(davis_root, session):
+    frame, truth = first_frame(davis_root, "bear")
+    session.set_frame(0, frame)
+    first = session.add_click(300, 300, True)
+    assert 1 <= len(first.masks) <= 3 and first.logits.shape[1:] == (256, 256)
+    rng = np.random.default_rng(0)
+    ys, xs = np.nonzero(truth)
+    by, bx = np.nonzero(~truth)
+    for _ in range(3):
+        i, j = rng.integers(len(xs)), rng.integers(len(bx))
+        session.add_click(float(xs[i]), float(ys[i]), True)
+        session.add_click(float(bx[j]), float(by[j]), False)
+        mask = session.mask
+        for click in session.clicks:
+            assert mask[int(click.y), int(click.x)] == click.positive
+    assert mask.sum() < 0.5 * mask.size
+
+
+def test_first_click_candidates_are_distinct_and_scored(davis_root, session):
+    frame, _ = first_frame(davis_root, "soccerball")
+    session.set_frame(0, frame)
+    prediction = session.add_click(100, 100, True)
+    masks = prediction.masks
+    assert len(masks) == len(prediction.scores) == len(prediction.logits)
+    for a in range(len(masks)):
+        for b in range(a + 1, len(masks)):
+            assert not np.array_equal(masks[a], masks[b])
+    assert np.all((prediction.scores >= 0) & (prediction.scores <= 1))

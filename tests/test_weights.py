@@ -1,0 +1,174 @@
+"""The weights registry: the folder, `weights add`, and downloads from a local HTTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from annotator.cli import main
+from annotator.engine import weights as registry
+from annotator.engine.segmenters import SamClickSegmenter, make_click_segmenter
+from annotator.engine.weights import find_weights, weights_dir
+from annotator.engine.weights_add import add_weights
+from annotator.engine.weights_download import download_file, download_weights
+from annotator.errors import AnnotatorError
+from models.sam.variants import build_sam
+
+PAYLOAD = bytes(range(256)) * 4000  # 1 MB
+
+
+@pytest.fixture(autouse=True)
+def folder(tmp_path, monkeypatch) -> Path:
+    target = tmp_path / "weights"
+    monkeypatch.setenv("VOS_ANNOTATOR_WEIGHTS", str(target))
+    return target
+
+
+@pytest.fixture(scope="module")
+def vit_t_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("ckpt") / "my_mobile_sam.pt"
+    torch.save(build_sam("vit_t").state_dict(), path)
+    return path
+
+
+def test_folder_from_environment_and_nothing_present(folder, capsys):
+    assert weights_dir() == folder
+    assert find_weights("vit_b") is None and find_weights("mobile_sam") is None
+    with pytest.raises(AnnotatorError, match="unknown weights"):
+        find_weights("vit_q")
+    assert main(["weights", "list"]) == 0
+    out = capsys.readouterr().out
+    assert str(folder) in out and out.count("missing") == 5
+
+
+def test_add_records_in_place_and_auto_uses_it(vit_t_file, folder, capsys):
+    assert main(["weights", "add", str(vit_t_file)]) == 0
+    assert "registered vit_t" in capsys.readouterr().out
+    assert find_weights("vit_t") == vit_t_file.resolve()
+    assert not (folder / "mobile_sam.pt").exists()  # recorded, not copied
+    segmenter, description = make_click_segmenter("auto", device="cpu")
+    assert isinstance(segmenter, SamClickSegmenter) and segmenter.variant == "vit_t"
+    assert "MobileSAM" in description
+
+
+def test_add_copy_and_wrong_name(vit_t_file, folder):
+    added = add_weights(vit_t_file, "mobile_sam", copy=True)
+    assert added.path == folder / "mobile_sam.pt" and added.official is False
+    assert added.sha256 == hashlib.sha256(vit_t_file.read_bytes()).hexdigest()
+    assert find_weights("vit_t") == folder / "mobile_sam.pt"
+    with pytest.raises(AnnotatorError, match="holds vit_t, not vit_h"):
+        add_weights(vit_t_file, "vit_h")
+
+
+def test_a_registered_file_that_changed_is_ignored(tmp_path, vit_t_file):
+    copy = tmp_path / "copy.pt"
+    copy.write_bytes(vit_t_file.read_bytes())
+    add_weights(copy)
+    assert find_weights("vit_t") == copy.resolve()
+    with open(copy, "ab") as handle:
+        handle.write(b"extra")
+    assert find_weights("vit_t") is None
+
+
+def test_auto_without_weights_is_classic_and_sam_says_what_to_do():
+    segmenter, description = make_click_segmenter("auto", device="cpu")
+    assert segmenter.name.startswith("classic") and "weights download" in description
+    with pytest.raises(AnnotatorError, match="weights download"):
+        make_click_segmenter("sam", device="cpu")
+
+
+class _RangeHandler(http.server.BaseHTTPRequestHandler):
+    """Serves PAYLOAD, honouring `Range: bytes=N-`; records the ranges asked for."""
+
+    ranges: list[str | None] = []
+    cut_after: int | None = None  # drop the connection after this many bytes (once)
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+        asked = self.headers.get("Range")
+        type(self).ranges.append(asked)
+        start = int(asked.split("=")[1].rstrip("-")) if asked else 0
+        body = PAYLOAD[start:]
+        self.send_response(206 if asked else 200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if type(self).cut_after is not None:
+            body = body[: type(self).cut_after]
+            type(self).cut_after = None
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture()
+def server():
+    _RangeHandler.ranges = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RangeHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/mobile_sam.pt"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_resumes_with_range_and_checks_the_sum(server, tmp_path):
+    target = tmp_path / "w.pt"
+    digest = hashlib.sha256(PAYLOAD).hexdigest()
+    _RangeHandler.cut_after = 300_000
+    with pytest.raises(AnnotatorError, match="resume"):
+        download_file(server, target, len(PAYLOAD), digest, timeout=5)
+    partial = tmp_path / "w.pt.part"
+    assert partial.stat().st_size == 300_000 and not target.exists()
+    seen: list[int] = []
+    download_file(server, target, len(PAYLOAD), digest, lambda done, total: seen.append(done),
+                  timeout=5)
+    assert target.read_bytes() == PAYLOAD and not partial.exists()
+    assert _RangeHandler.ranges == [None, "bytes=300000-"]
+    assert seen[-1] == len(PAYLOAD)
+
+
+def test_download_with_a_wrong_sum_keeps_nothing(server, tmp_path):
+    target = tmp_path / "w.pt"
+    with pytest.raises(AnnotatorError, match="SHA-256"):
+        download_file(server, target, len(PAYLOAD), "0" * 64, timeout=5)
+    assert not target.exists() and not (tmp_path / "w.pt.part").exists()
+
+
+def test_download_by_name_goes_to_the_folder(server, folder, monkeypatch):
+    known = registry.KNOWN["vit_t"]
+    fake = registry.KnownWeights("vit_t", "sam", known.filename, server, len(PAYLOAD),
+                                 hashlib.sha256(PAYLOAD).hexdigest(), known.description)
+    monkeypatch.setitem(registry.KNOWN, "vit_t", fake)
+    path = download_weights("vit_t")
+    assert path == folder / "mobile_sam.pt" and path.read_bytes() == PAYLOAD
+    assert find_weights("vit_t") == path
+
+
+def test_offline_says_so_in_one_line_and_where_to_put_the_file(folder, monkeypatch, capsys):
+    known = registry.KNOWN["vit_b"]
+    fake = registry.KnownWeights("vit_b", "sam", known.filename, "http://127.0.0.1:9/x.pth",
+                                 known.size, known.sha256, known.description)
+    monkeypatch.setitem(registry.KNOWN, "vit_b", fake)
+    assert main(["weights", "download", "vit_b"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "offline" in err and str(folder / "sam_vit_b_01ec64.pth") in err
+
+
+def test_stcn_checkpoint_is_recognised_and_recorded(stcn_fixture_dir, tmp_path):
+    import json
+
+    keys = json.loads((stcn_fixture_dir / "state_dict_keys.json").read_text())
+    # the official key set with one-element tensors: identification reads names only
+    state = {name: torch.zeros(1) for name, _, _ in keys}
+    path = tmp_path / "stcn.pth"
+    torch.save(state, path)
+    added = add_weights(path)
+    assert added.name == "stcn" and added.official is None
+    assert find_weights("stcn") == path.resolve()
+    with pytest.raises(AnnotatorError, match="holds stcn"):
+        add_weights(path, "vit_b")
