@@ -1,11 +1,13 @@
 """Quality and speed of the classic propagator on a DAVIS-layout root (single object, DAVIS 2016).
 
-    python benchmarks/davis.py ROOT [--sequences a b ...] [--max-frames N]
+    python benchmarks/davis.py ROOT [--sequences a b ...] [--max-frames N] [--reverse]
 
-Each sequence is propagated from its first mask; J and F are scored on every frame but the
-first and the last (the DAVIS protocol); frames per second time the propagation, frame reads
-included: `fps` by the wall clock (noisy on a shared machine), `cpu-fps` by this process's CPU
-time (all its threads together, so a floor for a quiet machine).
+Each sequence is propagated from its first mask (with --reverse: played backward, from its last
+mask to the first, a different tracking problem to check that tuning on the forward runs
+generalises); J and F are scored on every frame but the first and the last (the DAVIS
+protocol); frames per second time the propagation, frame reads included: `fps` by the wall
+clock (noisy on a shared machine), `cpu-fps` by this process's CPU time (all its threads
+together, so a floor for a quiet machine).
 """
 
 from __future__ import annotations
@@ -49,16 +51,17 @@ def _layout(root: Path) -> tuple[Path, Path]:
 
 
 def run_sequence(
-    images: Path, masks: Path, max_frames: int | None
+    images: Path, masks: Path, max_frames: int | None, reverse: bool = False
 ) -> tuple[float, float, float, float]:
     paths = sorted(images.glob("*.jpg"))[:max_frames]
     gts = [read_label_map(masks / f"{p.stem}.png") for p in paths]
-    first = (gts[0] > 0).astype(np.uint8)
     gts = [(g > 0).astype(np.uint8) for g in gts]
+    key = len(paths) - 1 if reverse else 0
+    targets = range(key - 1, -1, -1) if reverse else range(1, len(paths))
     propagator = ClassicPropagator()
     frames = JpegFrames(paths)
     start, cpu_start = time.perf_counter(), time.process_time()
-    preds = dict(propagator.propagate(frames, {0: first}, range(1, len(paths))))
+    preds = dict(propagator.propagate(frames, {key: gts[key]}, targets))
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     scored = range(1, len(paths) - 1)
     scores = [frame_scores(gts[i], preds[i], [1]) for i in scored]
@@ -77,13 +80,15 @@ def main() -> int:
     parser.add_argument("root", type=Path)
     parser.add_argument("--sequences", nargs="*", help="only these sequences")
     parser.add_argument("--max-frames", type=int, help="first N frames of each sequence")
+    parser.add_argument("--reverse", action="store_true",
+                        help="propagate from the last mask back to the first frame")
     args = parser.parse_args()
     images, masks = _layout(args.root)
     names = args.sequences or sorted(p.name for p in images.iterdir() if p.is_dir())
     print(f"{'sequence':<16} {'J':>6} {'F':>6} {'J&F':>6} {'fps':>6} {'cpu-fps':>8}")
     rows = []
     for name in names:
-        row = run_sequence(images / name, masks / name, args.max_frames)
+        row = run_sequence(images / name, masks / name, args.max_frames, args.reverse)
         rows.append(row)
         _row(name, *row)
     _row("mean", *(float(np.mean(c)) for c in zip(*rows, strict=True)))

@@ -7,4 +7,5 @@ COMMAND_MODULES = (
     "weights",
     "propagate",
     "evaluate",
+    "batch",
 )

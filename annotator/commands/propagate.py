@@ -1,8 +1,83 @@
-"""PLACEHOLDER: replaced by the module's owner. `vos-annotator propagate`."""
+"""`vos-annotator propagate`: carry keyframe masks through a video, one palette PNG per frame."""
+
+from __future__ import annotations
 
 import argparse
+import sys
+import time
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("propagate", help="(not built yet)")
-    parser.set_defaults(run=lambda args: print("propagate: not built yet") or 1)
+    parser = subparsers.add_parser(
+        "propagate",
+        help="propagate keyframe masks through a video",
+        description="Read the keyframe label maps in --masks (palette PNGs named like their "
+        "frames), propagate them through FRAMES and write one palette PNG per frame to --out. "
+        "Keyframes are copied through; frames no pass reaches are written empty.",
+    )
+    parser.add_argument("frames", type=Path, help="a folder of frames or a video file")
+    parser.add_argument("--masks", type=Path, required=True, help="folder of keyframe masks")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the masks")
+    add_engine_options(parser)
+    parser.set_defaults(run=run)
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """The propagation engine's options, shared by `propagate` and `batch`."""
+    parser.add_argument("--engine", choices=("auto", "stcn", "classic"), default="auto")
+    parser.add_argument("--weights", type=Path, help="an STCN checkpoint (stcn.pth)")
+    parser.add_argument("--top-k", type=_positive, default=20, help="memory pixels per query")
+    parser.add_argument("--mem-every", type=_positive, default=5, help="memory frame every N")
+    parser.add_argument(
+        "--memory-frames", type=_positive, help="memory budget in frames (default 20)"
+    )
+    parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--direction", choices=("forward", "backward", "both"), default="both")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from annotator.engine.propagators import make_propagator
+    from annotator.engine.video_job import keyframe_files, propagate_to_folder, read_keyframes
+    from annotator.video.source import open_frames
+
+    with open_frames(args.frames) as source:
+        keyframes = read_keyframes(keyframe_files(args.masks), source)
+        propagator, description = make_propagator(
+            args.engine, args.weights, args.device, args.top_k, args.mem_every, args.memory_frames
+        )
+        print(f"propagate: {description}", file=sys.stderr)
+        progress = _Progress()
+        written = propagate_to_folder(
+            source, keyframes, args.out, propagator, args.direction, on_progress=progress
+        )
+        progress.finish()
+    print(f"propagate: wrote {written} masks to {args.out}", file=sys.stderr)
+    return 0
+
+
+class _Progress:
+    """One self-updating line on stderr: frames done, total and speed."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        rate = (time.monotonic() - self.started) / max(done, 1)
+        print(f"\rpropagate: {done}/{total} frames, {rate:.2f} s/frame", end="", file=sys.stderr)
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)

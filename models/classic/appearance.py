@@ -68,3 +68,17 @@ class ColourModel:
         w = self._keyframe_weight
         hist = w * self._key + (1 - w) * recent
         return np.log(hist[:, index] + 1e-6).astype(np.float32)
+
+    def keyframe_log_ratios(self, index: np.ndarray) -> np.ndarray:
+        """(C, H, W) how much more likely each pixel's colour is under each class's keyframe
+        colours (what the person drew, untouched by any drift of the pass) than under the
+        rest: the other classes' keyframe colours and the colours of the whole frame `index`
+        (a search over the whole frame meets colours the keyframes' surroundings never
+        showed). Row 0, the background's, is left at zero."""
+        scene = _histogram(index)
+        out = np.zeros((self.n_classes, *index.shape), np.float32)
+        for c in range(1, self.n_classes):
+            rest = [k for k in range(self.n_classes) if k != c]
+            others = np.maximum(self._key[rest].max(axis=0), scene)
+            out[c] = (np.log(self._key[c] + 1e-6) - np.log(others + 1e-6))[index]
+        return out

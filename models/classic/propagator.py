@@ -10,6 +10,7 @@ import numpy as np
 from annotator.engine.protocols import FrameSequence, ShouldStop
 from models.classic.appearance import ColourModel, colour_index
 from models.classic.flow import FlowEstimator, rigid_motion, sampling_map
+from models.classic.redetect import Search, complete, evidence, redetect
 from models.classic.refine import band_cut, upsample_labels
 from models.classic.track import ObjectMemory, keep_connected
 
@@ -132,6 +133,7 @@ class _Pass:
         self.anchors: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.rigid: set[int] = set()  # objects moved rigidly in this step
         self.steady: set[int] = set()  # ... and still matching their anchor frame as a whole
+        self.doubted: set[int] = set()  # objects whose mask no longer looks like them
 
     def _small(self, frame: np.ndarray) -> np.ndarray:
         h, w = frame.shape[:2]
@@ -160,8 +162,10 @@ class _Pass:
         for c in range(1, self.n):
             self._anchor(c)
         coarse = self._shrink(self.classes).argmax(axis=0)
+        ratios = self.colours.keyframe_log_ratios(colour_index(small))
         for c, memory in enumerate(self.memory, start=1):
             memory.observe(coarse == c, keyframe=True)
+            memory.key_evidence = evidence(ratios[c], coarse == c)
 
     def advance(self, frame: np.ndarray) -> np.ndarray:
         """Propagate to the next frame; return its full-size label map."""
@@ -174,10 +178,10 @@ class _Pass:
         index = colour_index(small)
         colour = self.colours.log_likelihood(index)
         classes = self._cut(small, warped, prior, colour, reliability)
-        classes = self._recover(classes, colour)
+        classes = self._recover(small, classes, index)
         self.colours.update(index, _confident(classes))
         for c, memory in enumerate(self.memory, start=1):
-            memory.observe(classes == c)
+            memory.observe(classes == c, trusted=c not in self.doubted)
         changed = classes != prior
         if changed.any():
             h, w = frame.shape[:2]
@@ -311,16 +315,34 @@ class _Pass:
         hint[(ratio < -margin) | ((reliability < 0.3) & (ratio < 0))] = -1
         return hint
 
-    def _recover(self, classes: np.ndarray, colour: np.ndarray) -> np.ndarray:
-        """Look for vanished objects by colour near where they were last seen."""
+    def _recover(self, small: np.ndarray, classes: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Check each object against its keyframe colours; look for vanished objects (or ones
+        whose mask no longer looks like them: stuck on an occluder or on background) where
+        their motion says, and complete half-hidden ones with the pieces of them that come
+        out from hiding."""
+        ratios = self.colours.keyframe_log_ratios(index)
+        self.doubted = set()
         for c, memory in enumerate(self.memory, start=1):
-            if not memory.lost(np.count_nonzero(classes == c)):
+            current = classes == c
+            area = int(np.count_nonzero(current))
+            doubtful = area > 0 and memory.doubts(evidence(ratios[c], current))
+            search = Search(small, ratios[c], (classes == 0) | current, memory,
+                            budget=self.settings.cut_budget)
+            if memory.lost(area) or doubtful:
+                found = redetect(search)
+            elif memory.partial(area):
+                found = complete(search, current)
+            else:
                 continue
-            found = memory.search(colour[c] - np.maximum(colour[0], _others(colour, c)),
-                                  (classes == 0) | (classes == c))
-            if found is not None:
-                classes[classes == c] = 0
-                classes[found] = c
+            if found is None:
+                if doubtful:
+                    self.doubted.add(c)
+                continue
+            classes[current] = 0
+            classes[found] = c
+            # The rigid chain followed what is left behind: start a new one.
+            self.rigid.discard(c)
+            self.steady.discard(c)
         return classes
 
 

@@ -1,4 +1,5 @@
-"""What a propagation pass remembers of each object: its size and place, to find it again."""
+"""What a propagation pass remembers of each object: its size, place and motion, to find it
+again after an occlusion."""
 
 from __future__ import annotations
 
@@ -18,55 +19,82 @@ def keep_connected(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
     return keep[parts]
 
 
+def elongation(mask: np.ndarray) -> float:
+    """How stretched a region is: the ratio of the spreads of its pixels along its main axes
+    (1 for a disc or a square, 4 for a 4:1 bar)."""
+    m = cv2.moments(mask.astype(np.uint8), binaryImage=True)
+    return float(axis_ratio(m["mu20"], m["mu02"], m["mu11"]))
+
+
+def axis_ratio(mu20: np.ndarray, mu02: np.ndarray, mu11: np.ndarray) -> np.ndarray:
+    """Elongation from central second moments (any shape of arrays, or plain numbers)."""
+    half_sum = (mu20 + mu02) / 2
+    root = np.sqrt(((mu20 - mu02) / 2) ** 2 + mu11**2)
+    return np.sqrt((half_sum + root) / np.maximum(half_sum - root, 1e-6 + 1e-3 * half_sum))
+
+
 class ObjectMemory:
-    """Typical area and last bounding box of one object, and how long it has been missing.
+    """Typical area, last place and velocity of one object, and how long it has been missing.
 
     The typical area follows the object slowly and ignores sudden drops, so that an occluded
     object counts as missing instead of teaching the memory that it is small."""
 
-    def __init__(self, lost_share: float = 0.3, min_log_ratio: float = 1.5, rate: float = 0.1):
+    def __init__(
+        self,
+        lost_share: float = 0.3,
+        partial_share: float = 0.6,
+        rate: float = 0.1,
+        motion_rate: float = 0.5,
+    ):
         self.area = 0.0
-        self.box: tuple[int, int, int, int] | None = None  # y0, x0, y1, x1
+        self.elongation = 1.0  # longest over shortest spread of its pixels, followed slowly
+        self.centre: np.ndarray | None = None  # x, y of the last frame it was seen in
+        self.velocity = np.zeros(2)  # pixels per frame, smoothed
         self.frames_lost = 0
+        self.key_evidence = 0.0  # mean colour evidence for the object in its keyframe
         self._lost_share = lost_share
-        self._min_log_ratio = min_log_ratio
+        self._partial_share = partial_share
         self._rate = rate
+        self._motion_rate = motion_rate
 
-    def observe(self, mask: np.ndarray, keyframe: bool = False) -> None:
+    def observe(self, mask: np.ndarray, keyframe: bool = False, trusted: bool = True) -> None:
+        """Learn from this frame's mask; an untrusted one (it does not look like the object)
+        counts as a frame with the object missing."""
         area = int(np.count_nonzero(mask))
         if keyframe:
             self.area = float(area)
-        if area == 0 or self.lost(area):
+            self.elongation = elongation(mask) if area else 1.0
+            self.velocity = np.zeros(2)
+            self.centre = None
+        if area == 0 or self.lost(area) or not trusted:
             self.frames_lost += 1
             return
-        ys = np.flatnonzero(mask.any(axis=1))
-        xs = np.flatnonzero(mask.any(axis=0))
-        self.box = (int(ys[0]), int(xs[0]), int(ys[-1]) + 1, int(xs[-1]) + 1)
+        ys, xs = np.nonzero(mask)
+        centre = np.array([xs.mean(), ys.mean()])
+        if self.centre is not None and self.frames_lost == 0:
+            r = self._motion_rate
+            self.velocity = (1 - r) * self.velocity + r * (centre - self.centre)
+        self.centre = centre
         self.area = (1 - self._rate) * self.area + self._rate * area
+        self.elongation = (1 - self._rate) * self.elongation + self._rate * elongation(mask)
         self.frames_lost = 0
 
     def lost(self, area: int) -> bool:
         """Whether an object that used to be there is mostly gone now."""
         return self.area > 0 and area < self._lost_share * self.area
 
-    def search(self, log_ratio: np.ndarray, free: np.ndarray) -> np.ndarray | None:
-        """A region near the last position whose colours favour the object, if one of a
-        plausible size stands out; `log_ratio` is object vs best other class per pixel."""
-        if self.box is None:
+    def doubts(self, evidence: float) -> bool:
+        """Whether a mask whose colours give this evidence has lost the object (stuck on an
+        occluder or on background): much less evidence than in the keyframe, where the
+        keyframe's colours told the object apart at all."""
+        return self.key_evidence > 1.0 and evidence < 0.5 * self.key_evidence
+
+    def partial(self, area: int) -> bool:
+        """Whether the object shows well below its usual size (half hidden)."""
+        return self.area > 0 and area < self._partial_share * self.area
+
+    def expected_centre(self) -> np.ndarray | None:
+        """Where the object should be now if it kept moving as it did before it vanished."""
+        if self.centre is None:
             return None
-        h, w = log_ratio.shape
-        y0, x0, y1, x1 = self.box
-        grow = 0.5 + 0.25 * min(self.frames_lost, 8)
-        dy, dx = int((y1 - y0) * grow) + 4, int((x1 - x0) * grow) + 4
-        window = np.zeros((h, w), bool)
-        window[max(y0 - dy, 0) : min(y1 + dy, h), max(x0 - dx, 0) : min(x1 + dx, w)] = True
-        candidate = ((log_ratio > self._min_log_ratio) & free & window).astype(np.uint8)
-        candidate = cv2.morphologyEx(candidate, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-        count, parts, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8)
-        if count <= 1:
-            return None
-        best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-        area = stats[best, cv2.CC_STAT_AREA]
-        if not self._lost_share * self.area <= area <= 2.0 * self.area:
-            return None
-        return parts == best
+        return self.centre + self.velocity * (self.frames_lost + 1)

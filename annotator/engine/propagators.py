@@ -1,0 +1,83 @@
+"""Choice of the propagation engine: STCN when its checkpoint is at hand, else the classic one."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from annotator.engine.device import describe_device, pick_device
+from annotator.engine.protocols import Propagator
+from annotator.errors import AnnotatorError
+
+ENGINES = ("auto", "stcn", "classic")
+HOW_TO_GET_STCN = (
+    "for the STCN memory network put the official stcn.pth in the weights folder "
+    "(see `vos-annotator weights`) or pass --weights PATH"
+)
+
+
+def make_propagator(
+    engine: str = "auto",
+    weights: str | Path | None = None,
+    device: str | None = None,
+    top_k: int = 20,
+    mem_every: int = 5,
+    memory_frames: int | None = None,
+) -> tuple[Propagator, str]:
+    """The propagator for `engine` and a line that says what it is and where it runs.
+
+    "stcn" needs `weights` or the registered "stcn" checkpoint; "auto" takes STCN when either is
+    there, else the weights-free classic propagator. `memory_frames` None is STCN's default
+    budget.
+    """
+    if engine not in ENGINES:
+        raise AnnotatorError(f"unknown propagation engine {engine!r} (one of {', '.join(ENGINES)})")
+    path = Path(weights) if weights is not None else None
+    if path is None and engine in ("auto", "stcn"):
+        path = _registered_stcn()
+    if engine == "stcn" and path is None:
+        raise AnnotatorError(f"no STCN checkpoint found: {HOW_TO_GET_STCN}")
+    if engine == "classic" or path is None:
+        return _classic(), f"classic propagator (no learned weights, CPU); {HOW_TO_GET_STCN}"
+    return _stcn(path, device, top_k, mem_every, memory_frames)
+
+
+def _registered_stcn() -> Path | None:
+    try:
+        weights = importlib.import_module("annotator.engine.weights")
+    except ImportError:
+        return None
+    return weights.find_weights("stcn")
+
+
+def _classic() -> Propagator:
+    try:
+        from models.classic.propagator import ClassicPropagator
+    except ImportError as exc:
+        raise AnnotatorError(f"the classic propagator is not available ({exc})") from exc
+    return ClassicPropagator()
+
+
+def _stcn(
+    path: Path, device: str | None, top_k: int, mem_every: int, memory_frames: int | None
+) -> tuple[Propagator, str]:
+    from annotator.engine.stcn_loader import load_stcn
+    from models.stcn.propagator import DEFAULT_MEMORY_FRAMES, STCNPropagator
+
+    budget = DEFAULT_MEMORY_FRAMES if memory_frames is None else memory_frames
+    if top_k < 1 or mem_every < 1 or budget < 1:
+        raise AnnotatorError("top-k, memory every N and the memory budget must be at least 1")
+    torch_device = pick_device(device)
+    propagator = STCNPropagator(
+        load_stcn(path),
+        torch_device,
+        top_k=top_k,
+        mem_every=mem_every,
+        memory_frames=budget,
+    )
+    precision = "fp16 autocast" if torch_device.type == "cuda" else "float32"
+    description = (
+        f"STCN ({path.name}) on {describe_device(torch_device)}, {precision}, top-k {top_k}, "
+        f"a memory frame every {mem_every}, memory budget {budget} frames"
+    )
+    return propagator, description

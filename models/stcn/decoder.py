@@ -1,0 +1,29 @@
+"""STCN decoder: memory readout + query features at stride 16 -> one mask logit map per object."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.stcn.layers import ResBlock, UpsampleBlock
+
+
+class Decoder(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.compress = ResBlock(1024, 512)
+        self.up_16_8 = UpsampleBlock(512, 512, 256)
+        self.up_8_4 = UpsampleBlock(256, 256, 256)
+        self.pred = nn.Conv2d(256, 1, kernel_size=3, padding=1)
+
+    def forward(self, f16: torch.Tensor, f8: torch.Tensor, f4: torch.Tensor) -> torch.Tensor:
+        """`f16` (K, 1024, h, w) per object; `f8`, `f4` of batch 1 are shared by the objects.
+
+        Returns logits (K, 1, 16h, 16w).
+        """
+        x = self.compress(f16)
+        x = self.up_16_8(f8, x)
+        x = self.up_8_4(f4, x)
+        x = self.pred(F.relu(x))
+        return F.interpolate(x, scale_factor=4.0, mode="bilinear", align_corners=False)

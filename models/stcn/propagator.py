@@ -1,0 +1,259 @@
+"""STCN propagation of label maps from keyframes through consecutive frames (arrays in and out)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
+from typing import Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from models.stcn.aggregate import soft_aggregate
+from models.stcn.frames import (
+    MAX_SHORT_SIDE,
+    frame_tensor,
+    padding,
+    processing_size,
+    resize_frame,
+    resize_labels,
+    unpad,
+)
+from models.stcn.fuse import fold_batch_norms
+from models.stcn.memory import MemoryBank, MemoryLayout
+from models.stcn.network import KEY_CHANNELS, STCN, VALUE_CHANNELS
+
+DEFAULT_TOP_K = 20
+DEFAULT_MEM_EVERY = 5
+DEFAULT_MEMORY_FRAMES = 20
+# On the CPU, channels-last convolutions pay a weight reorder per call: they win on frames of
+# about this many (padded) pixels and more, and lose on small ones. A GPU always uses them.
+CHANNELS_LAST_MIN_PIXELS = 200_000
+VOID = 255
+
+
+class Frames(Protocol):
+    """Random access to H x W x 3 uint8 RGB frames, read one at a time."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> np.ndarray: ...
+
+
+def object_ids(keyframes: Mapping[int, np.ndarray]) -> list[int]:
+    """Sorted object ids present in any keyframe (0 background and 255 void excluded)."""
+    present: set[int] = set()
+    for labels in keyframes.values():
+        present.update(int(value) for value in np.unique(labels))
+    present.discard(0)
+    present.discard(VOID)
+    return sorted(present)
+
+
+class STCNPropagator:
+    """Implements the `Propagator` protocol with the STCN memory network.
+
+    Memory of a pass: the keyframes (permanent; the ones nearest the pass when there are more
+    than the budget), every `mem_every`-th propagated frame counted from the start of the pass
+    (never the last target) in a window of the most recent ones, and, with `include_last`, the
+    previous frame as temporary memory. At most `memory_frames` frames are held; with a budget
+    larger than the pass this is exactly the reference STCN inference.
+
+    The propagator takes the network over: it folds its batch norms into the convolutions and
+    moves it to `device`, in channels-last layout on a GPU and for large frames on the CPU; on
+    CUDA it runs under fp16 autocast with the memory in fp16, elsewhere in float32.
+    """
+
+    name = "STCN"
+
+    def __init__(
+        self,
+        network: STCN,
+        device: torch.device | str = "cpu",
+        top_k: int = DEFAULT_TOP_K,
+        mem_every: int = DEFAULT_MEM_EVERY,
+        memory_frames: int = DEFAULT_MEMORY_FRAMES,
+        include_last: bool = False,
+        max_short_side: int = MAX_SHORT_SIDE,
+    ) -> None:
+        if top_k < 1 or mem_every < 1:
+            raise ValueError("top_k and mem_every must be at least 1")
+        if memory_frames < 1 + int(include_last):
+            raise ValueError(f"a memory budget of {memory_frames} frames is too small")
+        self.device = torch.device(device)
+        self.cuda = self.device.type == "cuda"
+        self.top_k = top_k
+        self.mem_every = mem_every
+        self.memory_frames = memory_frames
+        self.include_last = include_last
+        self.max_short_side = max_short_side
+        self.network = fold_batch_norms(network).to(self.device)
+        self.memory_format = torch.contiguous_format
+        self.memory_dtype = torch.float16 if self.cuda else torch.float32
+        self.last_memory_frames = 0  # frames the last readout attended to (for budget checks)
+
+    def propagate(
+        self,
+        frames: Frames,
+        keyframes: Mapping[int, np.ndarray],
+        targets: Sequence[int],
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        ids = object_ids(keyframes)
+        lookup = torch.tensor([0, *ids], dtype=torch.uint8)
+        for index, probs in self._run(frames, keyframes, targets, ids, should_stop):
+            yield index, lookup[probs.argmax(dim=0).cpu()].numpy()
+
+    def propagate_probabilities(
+        self,
+        frames: Frames,
+        keyframes: Mapping[int, np.ndarray],
+        targets: Sequence[int],
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Like `propagate`, with (K + 1, H, W) float32 probabilities instead of labels:
+        channel 0 background, then the objects in `object_ids(keyframes)` order."""
+        ids = object_ids(keyframes)
+        for index, probs in self._run(frames, keyframes, targets, ids, should_stop):
+            yield index, probs.float().cpu().numpy()
+
+    def _use_layout(self, pixels: int) -> None:
+        """Channels-last on CUDA and for large frames on the CPU, contiguous otherwise."""
+        wanted = (
+            torch.channels_last
+            if self.cuda or pixels >= CHANNELS_LAST_MIN_PIXELS
+            else torch.contiguous_format
+        )
+        if wanted != self.memory_format:
+            self.network = self.network.to(memory_format=wanted)
+            self.memory_format = wanted
+
+    def _context(self):
+        if self.cuda:
+            return torch.autocast("cuda", dtype=torch.float16)
+        return nullcontext()
+
+    def _run(
+        self,
+        frames: Frames,
+        keyframes: Mapping[int, np.ndarray],
+        targets: Sequence[int],
+        ids: list[int],
+        should_stop: Callable[[], bool] | None,
+    ) -> Iterator[tuple[int, torch.Tensor]]:
+        targets = list(targets)
+        if not targets:
+            return
+        if not keyframes:
+            raise ValueError("propagation needs at least one keyframe")
+        first = targets[0]
+        chosen = sorted(keyframes, key=lambda index: (abs(index - first), index))
+        height, width = np.asarray(keyframes[chosen[0]]).shape[:2]
+        if not ids:
+            for index in targets:
+                if should_stop is not None and should_stop():
+                    return
+                yield index, torch.ones(1, height, width)
+            return
+        pass_state = _Pass(self, (height, width), ids, len(targets), len(chosen))
+        for index in chosen[: pass_state.memory.layout.permanent]:
+            pass_state.add_keyframe(frames[index], np.asarray(keyframes[index]))
+        last = len(targets)
+        for position, index in enumerate(targets, start=1):
+            if should_stop is not None and should_stop():
+                return
+            is_memory = position % self.mem_every == 0 and position != last
+            keep_temporary = self.include_last and not is_memory and position != last
+            probs = pass_state.step(frames[index], is_memory, keep_temporary)
+            yield index, probs
+
+
+class _Pass:
+    """State of one propagation pass: sizes, the object channels and the memory bank."""
+
+    def __init__(
+        self,
+        owner: STCNPropagator,
+        size: tuple[int, int],
+        ids: list[int],
+        length: int,
+        keyframe_count: int,
+    ) -> None:
+        self.owner = owner
+        self.size = size
+        self.ids = ids
+        self.work_size = processing_size(*size, owner.max_short_side)
+        self.pad = padding(*self.work_size)
+        padded_h = self.work_size[0] + self.pad[2] + self.pad[3]
+        padded_w = self.work_size[1] + self.pad[0] + self.pad[1]
+        owner._use_layout(padded_h * padded_w)
+        pixels = (padded_h // 16) * (padded_w // 16)
+        layout = MemoryLayout.plan(
+            owner.memory_frames,
+            keyframe_count,
+            (length - 1) // owner.mem_every,
+            owner.include_last,
+        )
+        self.memory = MemoryBank(
+            layout,
+            pixels,
+            KEY_CHANNELS,
+            len(ids),
+            VALUE_CHANNELS,
+            owner.device,
+            owner.memory_dtype,
+        )
+
+    def _image(self, frame: np.ndarray) -> torch.Tensor:
+        frame = np.asarray(frame)
+        if frame.shape[:2] != self.size:
+            raise ValueError(
+                f"frame is {frame.shape[1]}x{frame.shape[0]}, "
+                f"the keyframes are {self.size[1]}x{self.size[0]}"
+            )
+        image = frame_tensor(resize_frame(frame, self.work_size), self.pad, self.owner.device)
+        return image.contiguous(memory_format=self.owner.memory_format)
+
+    def _one_hot(self, labels: np.ndarray) -> torch.Tensor:
+        """(K, 1, H', W') padded float masks of the objects; void counts as background."""
+        if labels.shape != self.size:
+            raise ValueError(
+                f"label map is {labels.shape[1]}x{labels.shape[0]}, "
+                f"the frames are {self.size[1]}x{self.size[0]}"
+            )
+        small = torch.from_numpy(np.array(resize_labels(labels, self.work_size), dtype=np.uint8))
+        ids = torch.tensor(self.ids, dtype=small.dtype)
+        masks = (small.unsqueeze(0) == ids.view(-1, 1, 1)).float()
+        return F.pad(masks.unsqueeze(1).to(self.owner.device), self.pad)
+
+    def add_keyframe(self, frame: np.ndarray, labels: np.ndarray) -> None:
+        network = self.owner.network
+        with torch.inference_mode(), self.owner._context():
+            image = self._image(frame)
+            query = network.encode_key(image)
+            probs = soft_aggregate(self._one_hot(labels))
+            value = network.encode_value(image, query.f16, probs[1:])
+            self.memory.add_permanent(query.key[0], value)
+
+    def step(self, frame: np.ndarray, is_memory: bool, keep_temporary: bool) -> torch.Tensor:
+        """Segment one frame; returns (K + 1, H, W) probabilities at the frame's size."""
+        network = self.owner.network
+        with torch.inference_mode(), self.owner._context():
+            image = self._image(frame)
+            query = network.encode_key(image)
+            self.owner.last_memory_frames = self.memory.frame_count
+            readout = self.memory.read(query.key[0], self.owner.top_k)
+            probs = soft_aggregate(network.segment(readout, query).float())
+            if is_memory or keep_temporary:
+                value = network.encode_value(image, query.f16, probs[1:])
+                if is_memory:
+                    self.memory.add_frame(query.key[0], value)
+                else:
+                    self.memory.set_temporary(query.key[0], value)
+            probs = unpad(probs[:, 0], self.pad)
+            if self.work_size != self.size:
+                probs = F.interpolate(
+                    probs.unsqueeze(0), size=self.size, mode="bilinear", align_corners=False
+                )[0]
+        return probs
