@@ -5,18 +5,21 @@
 Starts its own Xvfb when no DISPLAY is set (Debian: apt-get install xvfb), copies the demo clip
 to a temporary folder (the repository stays clean), annotates it the way a person would (a click
 per object, the best candidate accepted, a propagation, a brush fix, a second propagation) and
-saves a few views of the window. Uses the weights-free engines so that anyone can rerun it.
+saves a few views of the window; then review mode compares a propagation with the clip's ground
+truth. Uses the weights-free engines so that anyone can rerun it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -85,31 +88,47 @@ def shoot(app, window, path: Path) -> None:
     print(f"wrote {path}")
 
 
-def annotate_and_shoot(demo: Path, out: Path) -> None:
+@contextlib.contextmanager
+def demo_window(app, demo: Path, first_truth: bool = False) -> Iterator:
+    """The main window on a scratch copy of the demo clip, with the weights-free engines;
+    `first_truth` puts the clip's true masks on its first frame. Cleans up after itself."""
     from PyQt6.QtCore import QSettings
-    from PyQt6.QtWidgets import QApplication
 
-    from annotator.formats.masks import read_label_map
+    from annotator.formats.masks import read_label_map, write_label_map
     from annotator.gui.app import build_window
     from annotator.gui.settings import AppSettings, Preferences
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
     work = Path(tempfile.mkdtemp(prefix="vos-screens-"))
     try:
         frames = work / "JPEGImages" / "demo"
         frames.mkdir(parents=True)
         for path in sorted(demo.glob("*.jpg")):
             shutil.copy(path, frames / path.name)
-        truth = read_label_map(sorted((demo / "ground_truth").glob("*.png"))[0])
+        if first_truth:
+            first = sorted((demo / "ground_truth").glob("*.png"))[0]
+            write_label_map(work / "Annotations" / "demo" / first.name, read_label_map(first))
         settings = AppSettings(QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
         settings.save_preferences(Preferences(click_engine="classic",
                                               propagation_engine="classic", opacity=55))
         window = build_window(settings)
         window.resize(*SIZE)
         window.show()
+        window.controller.open(work)
+        wait(app, lambda: window.controller.annotation is not None, what="the clip to open")
+        yield window
+        assert window.controller.autosaver.wait_idle()
+        window.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def annotate_and_shoot(app, demo: Path, out: Path) -> None:
+    from annotator.formats.masks import read_label_map
+    from annotator.quality.metrics import jaccard
+
+    truth = read_label_map(sorted((demo / "ground_truth").glob("*.png"))[0])
+    with demo_window(app, demo) as window:
         c = window.controller
-        c.open(work)
-        wait(app, lambda: c.annotation is not None, what="the clip to open")
         wait(app, lambda: "loading" not in c.clicker.description + c.propagation.description,
              what="the engines")
 
@@ -122,11 +141,11 @@ def annotate_and_shoot(demo: Path, out: Path) -> None:
             ys, xs = np.nonzero(wanted)
             c.box(xs.min() - 4, ys.min() - 4, xs.max() + 4, ys.max() + 4)
             wait(app, lambda: c.candidate_mask() is not None, what="a candidate mask")
-            scores = [_iou(mask, wanted) for mask in c.clicker.result.prediction.masks]
+            scores = [jaccard(mask, wanted) for mask in c.clicker.result.prediction.masks]
             c.choose_candidate(int(np.argmax(scores)))
             for _ in range(2):
                 mask = c.candidate_mask()
-                if _iou(mask, wanted) >= 0.9:
+                if jaccard(mask, wanted) >= 0.9:
                     break
                 spill, miss = mask & ~wanted, wanted & ~mask
                 asked = len(c.clicks)
@@ -158,15 +177,24 @@ def annotate_and_shoot(demo: Path, out: Path) -> None:
         c.set_visible(2, True)
         window.outline_box.setChecked(False)
         window.canvas.fit()
-        assert c.autosaver.wait_idle()
-        window.close()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 0.0
+def review_and_shoot(app, demo: Path, out: Path) -> None:
+    """A "model" (the weights-free propagator from the first frame's true masks) fills the clip;
+    review mode compares it with the ground truth, worst frame first."""
+    truth = demo / "ground_truth"
+    with demo_window(app, demo, first_truth=True) as window:
+        c = window.controller
+        wait(app, lambda: "loading" not in c.propagation.description, what="the engine")
+        c.propagate("forward")
+        wait(app, lambda: not c.propagation.running, what="the propagation")
+        view = window.review_view
+        if not view.compare(str(truth)):
+            sys.exit(f"no ground truth in {truth}: {window.last_error}")
+        wait(app, lambda: c.review.rows and not c.review.busy, what="the review")
+        view.actions["differences"].setChecked(True)  # shows the ground truth beside too
+        c.set_index(c.review.order[0])
+        shoot(app, window, out / "review.png")
 
 
 def main() -> int:
@@ -174,12 +202,16 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     parser.add_argument("--demo", type=Path, default=REPO / "resources" / "demo")
     args = parser.parse_args()
-    if not any(args.demo.glob("*.jpg")):
-        sys.exit(f"{args.demo}: no demo frames")
+    if not any(args.demo.glob("*.jpg")) or not (args.demo / "ground_truth").is_dir():
+        sys.exit(f"{args.demo}: no demo frames with a ground_truth folder")
     args.out.mkdir(parents=True, exist_ok=True)
     server = start_xvfb()
     try:
-        annotate_and_shoot(args.demo, args.out)
+        from PyQt6.QtWidgets import QApplication
+
+        app = QApplication.instance() or QApplication(sys.argv[:1])
+        annotate_and_shoot(app, args.demo, args.out)
+        review_and_shoot(app, args.demo, args.out)
     finally:
         if server is not None:
             server.terminate()

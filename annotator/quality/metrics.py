@@ -11,14 +11,22 @@ import numpy as np
 BOUNDARY_FRACTION = 0.008  # of the image diagonal: the DAVIS matching tolerance
 
 
-def jaccard(gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None = None) -> float:
-    """Intersection over union of two boolean masks, void pixels left out; empty union = 1."""
+def _without_void(
+    gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both masks as booleans with the void pixels cleared."""
     gt = gt.astype(bool)
     pred = pred.astype(bool)
     if void is not None:
         keep = ~void.astype(bool)
         gt = gt & keep
         pred = pred & keep
+    return gt, pred
+
+
+def jaccard(gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None = None) -> float:
+    """Intersection over union of two boolean masks, void pixels left out; empty union = 1."""
+    gt, pred = _without_void(gt, pred, void)
     union = np.count_nonzero(gt | pred)
     if union == 0:
         return 1.0
@@ -55,12 +63,7 @@ def _disk(radius: int) -> np.ndarray:
 
 def boundary_f(gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None = None) -> float:
     """DAVIS boundary F-measure: boundary precision and recall within the disk tolerance."""
-    gt = gt.astype(bool)
-    pred = pred.astype(bool)
-    if void is not None:
-        keep = ~void.astype(bool)
-        gt = gt & keep
-        pred = pred & keep
+    gt, pred = _without_void(gt, pred, void)
     gt_edges = boundary_map(gt)
     pred_edges = boundary_map(pred)
     n_gt = int(np.count_nonzero(gt_edges))

@@ -10,7 +10,7 @@ import numpy as np
 from annotator.engine.protocols import FrameSequence, ShouldStop
 from models.classic.appearance import ColourModel, colour_index
 from models.classic.flow import FlowEstimator, rigid_motion, sampling_map
-from models.classic.redetect import Search, complete, evidence, redetect
+from models.classic.redetect import Search, colour_evidence, complete, redetect
 from models.classic.refine import band_cut, upsample_labels
 from models.classic.track import ObjectMemory, keep_connected
 
@@ -27,8 +27,13 @@ class ClassicPropagator:
     that thin parts survive and errors do not build up. A graph cut (GrabCut) in a band along
     each object's carried boundary then re-decides the pixels there from local colours,
     nudged by colour histograms remembered from the keyframes and recent frames; a guided
-    filter snaps the changed boundaries to the full-size frame. An object that mostly vanishes
-    (occlusion) is looked for by its remembered colours near where it was last seen.
+    filter snaps the changed boundaries to the full-size frame.
+
+    Occlusion: every object is checked against the colours of the keyframes (never the drifted
+    recent ones). One that mostly vanishes, or whose mask no longer looks like it (left on an
+    occluder or on background), is searched for in every later frame by back-projecting those
+    colours over the whole frame: blobs scored by colour, size, shape and a motion prior, the
+    winner re-cut by GrabCut. A half-hidden one takes back the pieces of it that come out.
     """
 
     name = "classic"
@@ -165,7 +170,7 @@ class _Pass:
         ratios = self.colours.keyframe_log_ratios(colour_index(small))
         for c, memory in enumerate(self.memory, start=1):
             memory.observe(coarse == c, keyframe=True)
-            memory.key_evidence = evidence(ratios[c], coarse == c)
+            memory.key_evidence = colour_evidence(ratios[c], coarse == c)
 
     def advance(self, frame: np.ndarray) -> np.ndarray:
         """Propagate to the next frame; return its full-size label map."""
@@ -325,7 +330,7 @@ class _Pass:
         for c, memory in enumerate(self.memory, start=1):
             current = classes == c
             area = int(np.count_nonzero(current))
-            doubtful = area > 0 and memory.doubts(evidence(ratios[c], current))
+            doubtful = area > 0 and memory.doubts(colour_evidence(ratios[c], current))
             search = Search(small, ratios[c], (classes == 0) | current, memory,
                             budget=self.settings.cut_budget)
             if memory.lost(area) or doubtful:
@@ -338,6 +343,8 @@ class _Pass:
                 if doubtful:
                     self.doubted.add(c)
                 continue
+            if doubtful and not memory.partial(area) and _iou(found, current) > 0.2:
+                continue  # found where the mask is: the colours changed, not the object
             classes[current] = 0
             classes[found] = c
             # The rigid chain followed what is left behind: start a new one.
@@ -359,6 +366,11 @@ def _merge_parts(rigid: np.ndarray, flowed: np.ndarray) -> np.ndarray:
     near = cv2.dilate(flowed.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     kept = keep_connected(rigid, near)
     return kept | (flowed & ~keep_connected(flowed, rigid))
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / union if union else 1.0
 
 
 def _others(colour: np.ndarray, c: int) -> np.ndarray:

@@ -28,11 +28,12 @@ class Search:
 def redetect(search: Search, min_score: float = -1.0) -> np.ndarray | None:
     """The mask of an object that has vanished, or None when nothing convincing is there.
 
-    Candidates are the blobs of clearly object-coloured pixels, scored by mean colour
-    evidence, by how far their area is from the remembered area and by their distance from
-    where the remembered motion puts the object (a spread that widens the longer it has been
-    missing); the best one comes with the convincing pieces near it (an object cut in two by
-    a thin occluder)."""
+    Candidates are the blobs of clearly object-coloured pixels, nearly as clearly as the
+    object was in its keyframe, scored by mean colour evidence, by how far their area and
+    elongation are from the remembered ones and by their distance from where the remembered
+    motion puts the object (a spread that widens the longer it has been missing); the best
+    one comes with the convincing pieces near it (an object cut in two by a thin occluder)
+    and is re-cut by GrabCut."""
     memory = search.memory
     expected = memory.expected_centre()
     if expected is None or memory.area <= 0:
@@ -61,7 +62,7 @@ def redetect(search: Search, min_score: float = -1.0) -> np.ndarray | None:
     return _recut(search, seed, extent, 2.5 * memory.area)
 
 
-def evidence(log_ratio: np.ndarray, mask: np.ndarray) -> float:
+def colour_evidence(log_ratio: np.ndarray, mask: np.ndarray) -> float:
     """Mean colour evidence for the object under `mask` (0 for an empty mask)."""
     values = np.clip(log_ratio[mask], -4, 4)
     return float(values.mean()) if values.size else 0.0

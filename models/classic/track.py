@@ -94,7 +94,8 @@ class ObjectMemory:
         return self.area > 0 and area < self._partial_share * self.area
 
     def expected_centre(self) -> np.ndarray | None:
-        """Where the object should be now if it kept moving as it did before it vanished."""
+        """Where the object should be now if it kept moving as it did before it vanished (for
+        ten frames at most: a hidden object seldom keeps its speed for longer)."""
         if self.centre is None:
             return None
-        return self.centre + self.velocity * (self.frames_lost + 1)
+        return self.centre + self.velocity * min(self.frames_lost + 1, 10)
