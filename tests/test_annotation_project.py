@@ -182,3 +182,42 @@ def test_failed_save_keeps_everything_unsaved(lvos_copy: Path) -> None:
     assert project.annotation.dirty_frames == {4} and project.annotation.meta_dirty
     assert project.has_recovery()
     project.close()
+
+
+def _journal_kinds(root: Path) -> list[str]:
+    from annotator.annotation.journal import _records
+
+    return [header["t"] for header, _ in _records(journal_path(root, "soccerball"))]
+
+
+def test_journal_writes_the_state_only_when_it_changed(lvos_copy: Path) -> None:
+    project = Project.open(lvos_copy)
+    annotation = project.annotation
+    obj = annotation.add_object("ball").id
+    annotation.paint(5, obj, _stroke(0))  # new keyframe state: frame and state records
+    for y in (40, 80, 120):  # more strokes on the same keyframe: frame records only
+        annotation.paint(5, obj, _stroke(y))
+    annotation.update_object(obj, caption="the ball")  # details changed: a state record
+    assert _journal_kinds(lvos_copy) == [
+        "start", "state", "frame", "state", "frame", "frame", "frame", "state"
+    ]
+    project.close()
+    project = Project.open(lvos_copy)
+    assert project.recover() == 1
+    assert (project.annotation.label_map(5) == obj).sum() == 4 * 1200
+    assert project.annotation.objects[obj].caption == "the ball"
+    assert project.annotation.state(5, obj) == FrameState.KEYFRAME
+    project.close()
+
+
+def test_damaged_saved_state_is_refused(lvos_copy: Path) -> None:
+    project = Project.open(lvos_copy)
+    project.annotation.set_mark(3, "check")
+    project.save()
+    project.close()
+    state_file = lvos_copy / ".annotator/soccerball.json"
+    data = json.loads(state_file.read_text())
+    data["states"]["1"] = [[1, 10]]  # runs that cover 10 of the 48 frames
+    state_file.write_text(json.dumps(data))
+    with pytest.raises(AnnotatorError, match="soccerball.json.*damaged|damaged.*48"):
+        Project.open(lvos_copy)

@@ -146,6 +146,7 @@ def test_undo_redo_walks_every_change_back_and_forth(video: VideoAnnotation) -> 
         assert video.undo()
         assert all(np.array_equal(video.label_map(i), expected[i]) for i in range(12))
     assert video.history.undo_name == "add object"  # only the objects are left to undo
+    assert video.history.redo_name in ("paint", "erase")
     for expected in snapshots[1:]:
         assert video.redo()
         assert all(np.array_equal(video.label_map(i), expected[i]) for i in range(12))
@@ -195,6 +196,26 @@ def test_change_notifications(video: VideoAnnotation) -> None:
     unsubscribe()
     video.paint(3, obj, _box(0, 4, 0, 4))
     assert len(events) == count
+
+
+def test_set_state_promotes_an_edited_frame_and_undoes(video: VideoAnnotation) -> None:
+    obj = video.add_object().id
+    video.paint(1, obj, _box(0, 4, 0, 4))
+    video.apply_propagated(2, video.label_map(1))
+    video.paint(2, obj, _box(10, 12, 10, 12))  # a fix on a propagated frame: edited
+    assert video.state(2, obj) == FrameState.EDITED
+    events: list[ChangeEvent] = []
+    video.subscribe(events.append)
+    revision = video.meta_revision
+    video.set_state(2, obj, FrameState.KEYFRAME)
+    assert video.state(2, obj) == FrameState.KEYFRAME and video.meta_revision > revision
+    assert events[-1].frames == {2} and events[-1].objects == {obj}
+    assert video.history.undo_name == "set state"
+    video.undo()
+    assert video.state(2, obj) == FrameState.EDITED
+    assert video.keyframe_indices() == [1, 2]
+    with pytest.raises(KeyError, match="no object 9"):
+        video.set_state(2, 9, FrameState.KEYFRAME)
 
 
 def test_state_dict_round_trip(video: VideoAnnotation) -> None:

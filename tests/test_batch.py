@@ -89,4 +89,5 @@ def test_one_bad_video_does_not_stop_the_others(
     assert str(broken) in capsys.readouterr().err
     assert not (out / "boat").exists()
     masks = _read_all(out / "mallard-water")
+    assert masks.keys() == sequential["mallard-water"].keys()
     assert all(np.array_equal(masks[n], sequential["mallard-water"][n]) for n in masks)

@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 from annotator.commands.convert import convert
+from annotator.commands.info import describe
 from annotator.errors import AnnotatorError
-from annotator.formats import atomic, labelme, lvos, lvvis
+from annotator.formats import atomic, labelme, lvos, lvvis, youtube_vos
 from annotator.formats.atomic import atomic_open, safe_join
 from annotator.formats.json_files import read_json, write_json
 from annotator.formats.masks import read_label_map, write_label_map
@@ -84,6 +85,12 @@ def test_broken_json_files_name_themselves(tmp_path: Path) -> None:
     (root / "train_meta.json").write_text('{"videos": []}')
     with pytest.raises(AnnotatorError, match=r"train_meta\.json.*\"videos\" object"):
         read_video(open_dataset(root), "clip")
+    for objects in ({"one": {}}, {"1": "cat"}):
+        write_json(root / "train_meta.json", {"videos": {"clip": {"objects": objects}}})
+        with pytest.raises(AnnotatorError, match=r"train_meta\.json: video 'clip': object"):
+            read_video(open_dataset(root), "clip")
+        with pytest.raises(AnnotatorError, match=r"train_meta\.json: video 'clip': object"):
+            describe(root, quick=True)
     (root / "train_meta.json").unlink()
     (root / "Annotations" / "clip").rmdir()
     (root / "JPEGImages" / "clip" / "00001.json").write_text("{not json")
@@ -103,6 +110,19 @@ def test_broken_json_files_name_themselves(tmp_path: Path) -> None:
     video = lvvis.video_labels(lvvis.read_instances(bad_instances), "v")
     with pytest.raises(AnnotatorError, match=r"instances\.json: RLE size 4x5"):
         video.labels["0"]
+
+
+def test_instances_size_that_differs_from_the_frames_names_the_file(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "ds", {})  # frames are 16x12
+    files = [f"clip/{n}.jpg" for n in ("00000", "00001", "00002")]
+    write_json(
+        root / "train_instances.json",
+        {"videos": [{"id": 1, "file_names": files, "height": 12, "width": 20}], "annotations": []},
+    )
+    dataset = open_dataset(root)
+    assert dataset.layout == "lvvis"
+    with pytest.raises(AnnotatorError, match=r"train_instances\.json.*20x12.*16x12"):
+        read_video(dataset, "clip")
 
 
 def test_labelme_size_mismatch(tmp_path: Path) -> None:
@@ -160,6 +180,19 @@ def test_meta_file_that_is_not_ours_is_not_overwritten(tmp_path: Path) -> None:
     with pytest.raises(AnnotatorError, match="not overwriting"):
         lvos.update_meta_files(tmp_path, "train", {"clip": {"objects": {}}}, {})
     assert read_json(tmp_path / "train_meta.json") == [1, 2, 3]
+    (tmp_path / "meta.json").write_text('{"videos": [1]}')
+    with pytest.raises(AnnotatorError, match="meta.json.*not overwriting|not overwriting"):
+        youtube_vos.write_meta(tmp_path, {"clip": {"objects": {}}})
+    assert read_json(tmp_path / "meta.json") == {"videos": [1]}
+
+
+def test_youtube_vos_meta_keeps_the_other_videos(tmp_path: Path) -> None:
+    write_json(tmp_path / "meta.json", {"videos": {"b": {"objects": {}}, "c": {"objects": {}}}})
+    entry = {"objects": {"1": {"frames": ["00005", "00010"]}}}
+    assert youtube_vos.write_meta(tmp_path, {"a": entry, "c": entry}) == tmp_path / "meta.json"
+    videos = read_json(tmp_path / "meta.json")["videos"]
+    assert list(videos) == ["a", "b", "c"]
+    assert videos["a"] == videos["c"] == entry and videos["b"] == {"objects": {}}
 
 
 def test_convert_refuses_to_write_over_its_input(tmp_path: Path, davis_root: Path) -> None:
@@ -202,3 +235,30 @@ def test_meta_fields_we_do_not_write_survive_a_save(tmp_path: Path) -> None:
             "1": {"note": "keep me", "frame_range": {"start": "2", "end": "5", "frame_nums": 4}}
         },
     }
+
+
+def test_convert_keeps_categories_and_captions_in_the_meta_files(tmp_path: Path) -> None:
+    labels = np.zeros((12, 16), np.uint8)
+    labels[2:6, 3:9] = 2
+    root = _dataset(tmp_path / "ds", {})
+    write_label_map(root / "Annotations" / "clip" / "00001.png", labels)
+    objects = {"2": {"category": "cat"}}
+    write_json(root / "train_meta.json", {"videos": {"clip": {"objects": objects}}})
+    write_json(
+        root / "train_expression_meta.json",
+        {"videos": {"clip": {"expressions": {"0": {"exp": "a grey cat", "obj_id": "2"}}}}},
+    )
+    out = tmp_path / "out"
+    write_json(out / "train_meta.json", {"videos": {"older": {"objects": {}}}})
+    assert convert(root, out, "lvos") == ["clip"]
+    meta = read_json(out / "train_meta.json")["videos"]
+    assert meta["older"] == {"objects": {}}  # other videos of the split survive
+    assert meta["clip"]["objects"] == {
+        "2": {
+            "category": "cat",
+            "frame_range": {"start": "00001", "end": "00001", "frame_nums": 1},
+        }
+    }
+    expressions = read_json(out / "train_expression_meta.json")["videos"]["clip"]
+    assert expressions["expressions"] == {"0": {"exp": "a grey cat", "obj_id": "2"}}
+    assert expressions["frames"] == ["00000", "00001", "00002"]

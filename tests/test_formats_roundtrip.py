@@ -14,6 +14,7 @@ from annotator.commands.convert import convert
 from annotator.errors import AnnotatorError
 from annotator.formats import labelme, lvvis, youtube_vos
 from annotator.formats.categories import CategoryTable, read_categories
+from annotator.formats.frame_ranges import RangeTracker
 from annotator.formats.masks import read_label_map
 from annotator.formats.video_labels import ObjectMeta, VideoLabels
 from annotator.video.dataset import open_dataset
@@ -85,6 +86,18 @@ def test_meta_frame_ranges_match_the_masks(chain: dict[str, Path]) -> None:
                 inside = [n for n in names if with_object[0] <= n <= with_object[-1]]
                 assert frame_range["frame_nums"] == len(inside)
             assert entry["image_size"] == [480, 854]
+
+
+def test_frame_ranges_count_only_annotated_frames_inside() -> None:
+    names = [f"{i * 6:08d}" for i in range(20)]  # LVOS-style numbers, sparse annotations
+    tracker = RangeTracker(names)
+    for index, ids in ((1, [2]), (3, [1, 2]), (4, []), (9, [1]), (12, [2]), (15, [])):
+        tracker.add(names[index], ids)
+    assert tracker.object_ids == [1, 2]
+    assert tracker.frame_range(1) == {"start": names[3], "end": names[9], "frame_nums": 3}
+    assert tracker.frame_range(2) == {"start": names[1], "end": names[12], "frame_nums": 5}
+    with pytest.raises(ValueError, match="later frame"):
+        tracker.add(names[10], [1])
 
 
 def test_lvvis_instances_are_youtube_vis_2019(chain: dict[str, Path], davis_root: Path) -> None:

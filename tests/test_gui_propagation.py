@@ -1,6 +1,9 @@
-"""Propagation from the window: only the selected objects, and cancelling a pass."""
+"""Propagation from the window: only the selected objects, cancelling a pass, and the keyframes
+read in the worker."""
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 from gui_helpers import LONG_WAIT_MS, make_lvos_dataset, make_window, open_and_wait
@@ -52,3 +55,20 @@ def test_cancel_stops_the_pass_and_keeps_what_was_done(qtbot, tmp_path, monkeypa
     assert not window.progress.isVisible()
     c.undo()  # the cancelled pass is one undo step
     assert all(c.annotation.state(i, 1) == FrameState.EMPTY for i in range(1, 25))
+
+
+def test_keyframes_are_read_in_the_worker(qtbot, tmp_path, monkeypatch, davis_root):
+    window, c = ready(qtbot, tmp_path, monkeypatch, davis_root, 3)
+    reads: list[tuple[int, bool]] = []  # (frame, read on the GUI thread)
+    read_label_map = c.annotation.label_map
+
+    def recording(index: int) -> np.ndarray:
+        reads.append((index, threading.current_thread() is threading.main_thread()))
+        return read_label_map(index)
+
+    monkeypatch.setattr(c.annotation, "label_map", recording)
+    with qtbot.waitSignal(c.propagation_finished, timeout=LONG_WAIT_MS):
+        window.propagate("forward")
+        assert not any(on_gui for _, on_gui in reads)  # starting a pass decodes no keyframe
+    assert (0, False) in reads  # the worker read keyframe 0
+    assert [c.annotation.state(i, 1) for i in (1, 2)] == [FrameState.PROPAGATED] * 2

@@ -151,6 +151,7 @@ def test_wrong_folders_and_the_next_video(qtbot, tmp_path, monkeypatch, davis_ro
     qtbot.waitUntil(lambda: c.annotation is not None, timeout=30_000)
     assert not view.compare(str(root))  # the video's own masks are no ground truth
     assert "own annotation folder" in window.last_error
+    assert window.last_error.startswith(f"{root / 'Annotations' / SEQUENCE}: ")  # named
     empty = tmp_path / "empty"
     empty.mkdir()
     assert not view.compare(str(empty))

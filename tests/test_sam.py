@@ -90,6 +90,16 @@ def test_truncated_checkpoint_is_refused_by_name(vit_t_file, tmp_path):
     assert str(broken) in str(info.value)
 
 
+class _CreatesFile:
+    """Unpickling this calls `open(path, "w")`: what a malicious checkpoint could run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return open, (str(self.path), "w")
+
+
 def test_other_models_and_pickled_code_are_refused(tmp_path):
     other = tmp_path / "resnet.pth"
     torch.save(torch.nn.Linear(3, 2).state_dict(), other)
@@ -99,10 +109,22 @@ def test_other_models_and_pickled_code_are_refused(tmp_path):
     torch.save({"model": threading.Lock}, code)
     with pytest.raises(AnnotatorError, match="checkpoint"):
         load_sam_checkpoint(code)
+    sentinel = tmp_path / "ran.txt"
+    runs_code = tmp_path / "runs_code.pth"
+    torch.save({"model": _CreatesFile(sentinel)}, runs_code)
+    with pytest.raises(AnnotatorError, match="not a readable PyTorch checkpoint") as info:
+        load_sam_checkpoint(runs_code)
+    assert str(runs_code) in str(info.value)
+    assert not sentinel.exists()  # the pickled call was never made
     text = tmp_path / "notes.pth"
     text.write_text("hello")
     with pytest.raises(AnnotatorError):
         load_sam_checkpoint(text)
+
+
+def test_unknown_device_is_a_clear_error(vit_t_file):
+    with pytest.raises(AnnotatorError, match="unknown device 'gpu'"):
+        load_sam_segmenter(vit_t_file, "gpu")
 
 
 def test_wrong_shapes_are_named(tmp_path):

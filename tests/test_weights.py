@@ -61,6 +61,8 @@ def test_add_copy_and_wrong_name(vit_t_file, folder):
     assert added.path == folder / "mobile_sam.pt" and added.official is False
     assert added.sha256 == hashlib.sha256(vit_t_file.read_bytes()).hexdigest()
     assert find_weights("vit_t") == folder / "mobile_sam.pt"
+    assert added.path.read_bytes() == vit_t_file.read_bytes()
+    assert sorted(p.name for p in folder.iterdir()) == ["mobile_sam.pt", "registry.json"]
     with pytest.raises(AnnotatorError, match="holds vit_t, not vit_h"):
         add_weights(vit_t_file, "vit_h")
 
@@ -172,3 +174,14 @@ def test_stcn_checkpoint_is_recognised_and_recorded(stcn_fixture_dir, tmp_path):
     assert find_weights("stcn") == path.resolve()
     with pytest.raises(AnnotatorError, match="holds stcn"):
         add_weights(path, "vit_b")
+
+
+def test_weights_without_a_known_sum_are_never_downloaded(folder, monkeypatch, capsys):
+    def no_network(*args, **kwargs):
+        raise AssertionError("nothing may be fetched")
+
+    monkeypatch.setattr("urllib.request.urlopen", no_network)
+    assert main(["weights", "download", "stcn"]) == 2
+    message = capsys.readouterr().err
+    assert "no published SHA-256 for stcn.pth" in message and "weights add" in message
+    assert not folder.exists() or not any(folder.iterdir())

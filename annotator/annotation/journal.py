@@ -14,6 +14,7 @@ import json
 import os
 import struct
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -67,13 +68,22 @@ def recover(annotation: VideoAnnotation, root: str | Path, video: str) -> int:
                     path,
                 )
         elif kind == "frame":
-            index = int(header["i"])
-            annotation.load_compressed(index, payload or None)
+            try:
+                index = int(header["i"])
+                annotation.load_compressed(index, payload or None)
+            except (KeyError, TypeError, ValueError, IndexError, zlib.error) as exc:
+                raise AnnotatorError(f"journal frame record is damaged ({exc})", path) from exc
             frames.add(index)
         elif kind == "state":
-            state = json.loads(payload.decode("utf-8"))
+            try:
+                state = json.loads(payload.decode("utf-8"))
+            except ValueError as exc:  # JSON and UTF-8 errors
+                raise AnnotatorError(f"journal state is damaged ({exc})", path) from exc
     if state is not None:
-        annotation.load_state_dict(state)
+        try:
+            annotation.load_state_dict(state)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AnnotatorError(f"journal state is damaged ({exc})", path) from exc
         annotation.meta_dirty = True
     annotation.history.clear()
     annotation.notify_loaded()
@@ -108,6 +118,7 @@ class Journal:
         self.annotation = annotation
         self._handle: BinaryIO | None = None
         self._state_written = 0.0
+        self._state_revision: int | None = None  # meta_revision of the last state record
         self._unsubscribe = annotation.subscribe(self._on_change)
 
     def _on_change(self, event: ChangeEvent) -> None:
@@ -121,8 +132,11 @@ class Journal:
         if event.reason == "propagate" and now - self._state_written < PROPAGATED_STATE_INTERVAL_S:
             handle.flush()
             return
-        state = json.dumps(self.annotation.state_dict(), separators=(",", ":")).encode("utf-8")
-        self._write(handle, {"t": "state"}, state)
+        revision = self.annotation.meta_revision
+        if revision != self._state_revision:  # the state JSON only when it changed
+            state = json.dumps(self.annotation.state_dict(), separators=(",", ":"))
+            self._write(handle, {"t": "state"}, state.encode("utf-8"))
+            self._state_revision = revision
         handle.flush()
         os.fsync(handle.fileno())
         self._state_written = now
@@ -145,6 +159,7 @@ class Journal:
     def reset(self) -> None:
         """Everything is saved: empty the journal."""
         self._close_handle()
+        self._state_revision = None
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 

@@ -76,6 +76,7 @@ class VideoAnnotation:
         self.dirty_frames: set[int] = set()
         self.meta_dirty = False
         self.marks: dict[int, str] = {}
+        self._meta_revision = 0
         self._store = LabelStore(len(self.frame_names), self.height, self.width)
         self._objects: dict[int, ObjectInfo] = {}
         self._states: dict[int, np.ndarray] = {}
@@ -165,6 +166,12 @@ class VideoAnnotation:
     @property
     def is_dirty(self) -> bool:
         return bool(self.dirty_frames) or self.meta_dirty
+
+    @property
+    def meta_revision(self) -> int:
+        """A counter that grows whenever objects, states or marks change (so that a
+        journal writes `state_dict()` only when it differs from the last one written)."""
+        return self._meta_revision
 
     @property
     def nbytes(self) -> int:
@@ -282,7 +289,7 @@ class VideoAnnotation:
             if after != before:
                 self.history.record(ObjectPatch(object_id, before, after))
                 self._objects[object_id] = after
-                self.meta_dirty = True
+                self._meta_changed()
                 pending.objects.add(object_id)
                 pending.objects_changed = True
             return after
@@ -392,7 +399,7 @@ class VideoAnnotation:
                 self.marks[index] = note
             else:
                 self.marks.pop(index, None)
-            self.meta_dirty = True
+            self._meta_changed()
             pending.frames.add(index)
 
     # ------------------------------------------------------------- undo / redo
@@ -431,7 +438,7 @@ class VideoAnnotation:
             pending.frames.add(patch.index)
         elif isinstance(patch, StatePatch):
             self._states[patch.object_id][patch.frames] = patch.before if undo else patch.after
-            self.meta_dirty = True
+            self._meta_changed()
             pending.frames.update(patch.frames.tolist())
             pending.objects.add(patch.object_id)
         else:
@@ -444,7 +451,7 @@ class VideoAnnotation:
                 self._objects[patch.object_id] = info
                 if states is not None:
                     self._states[patch.object_id] = states.copy()
-            self.meta_dirty = True
+            self._meta_changed()
             pending.objects.add(patch.object_id)
             pending.objects_changed = True
 
@@ -488,6 +495,7 @@ class VideoAnnotation:
         for object_id in present:
             if self._states[object_id][index] == _EMPTY:
                 self._states[object_id][index] = STATE_CODES[state]
+        self._meta_revision += 1
 
     def load_compressed(self, index: int, data: bytes | None) -> None:
         """Put a frame given as `compressed_label_map()` bytes (recovery); marks it dirty."""
@@ -537,6 +545,7 @@ class VideoAnnotation:
             states[object_id] = self._states[object_id]
         positions = {name: i for i, name in enumerate(self.frame_names)}
         self._objects, self._states = objects, states
+        self._meta_revision += 1
         self.marks = {
             positions[name]: str(note)
             for name, note in data.get("marks", {}).items()
@@ -574,11 +583,15 @@ class VideoAnnotation:
                 return object_id
         raise ValueError(f"all {MAX_OBJECT_ID} object ids are in use")
 
+    def _meta_changed(self) -> None:
+        self.meta_dirty = True
+        self._meta_revision += 1
+
     def _put_object(self, info: ObjectInfo, states: np.ndarray) -> None:
         self.history.record(ObjectPatch(info.id, None, info, None, states.copy()))
         self._objects[info.id] = info
         self._states[info.id] = states
-        self.meta_dirty = True
+        self._meta_changed()
         assert self._pending is not None
         self._pending.objects.add(info.id)
         self._pending.objects_changed = True
@@ -587,7 +600,7 @@ class VideoAnnotation:
         states = self._states.pop(info.id)
         del self._objects[info.id]
         self.history.record(ObjectPatch(info.id, info, None, states, None))
-        self.meta_dirty = True
+        self._meta_changed()
         assert self._pending is not None
         self._pending.objects.add(info.id)
         self._pending.objects_changed = True
@@ -619,7 +632,7 @@ class VideoAnnotation:
         frames, before, codes = frames[differ], before[differ], codes[differ]
         self.history.record(StatePatch(object_id, frames.copy(), before.copy(), codes.copy()))
         states[frames] = codes
-        self.meta_dirty = True
+        self._meta_changed()
         assert self._pending is not None
         self._pending.objects.add(object_id)
         self._pending.frames.update(frames.tolist())
@@ -651,4 +664,6 @@ def _from_runs(runs: list[list[int]], length: int) -> np.ndarray:
             raise ValueError(f"bad state run {[code, count]}")
         codes[position : position + int(count)] = int(code)
         position += int(count)
+    if position != length:
+        raise ValueError(f"state runs cover {position} frames, the video has {length}")
     return codes

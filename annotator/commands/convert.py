@@ -101,6 +101,9 @@ class _Writer:
         self.dataset, self.dst, self.to, self.split = dataset, dst, to, split
         self.categories = categories
         self.youtube_meta: dict[str, dict] = {}
+        # LVOS meta entries, merged into the split's meta files once at the end
+        self.lvos_meta: dict[str, dict] = {}
+        self.lvos_expressions: dict[str, dict | None] = {}
         self.lvvis_videos: dict[str, list[str]] = {}
 
     def _frames_folder(self, video: str) -> Path:
@@ -110,17 +113,20 @@ class _Writer:
     def add(self, name: str) -> None:
         video = read_video(self.dataset, name)
         video.frame_files = write_frames(self.dataset, name, self._frames_folder(name))
-        if self.to in ("lvos", "davis"):
-            lvos.write_video(self.dst, video, self.split, davis=self.to == "davis")
-        elif self.to == "youtube-vos-valid":
-            ranges = lvos.write_video(self.dst, video, self.split)["objects"]
+        if self.to in ("lvos", "davis", "youtube-vos-valid"):
+            davis = self.to == "davis"
+            entry = lvos.write_video(self.dst, video, davis=davis, update_meta=False)
+            self.lvos_meta[name] = entry
+            self.lvos_expressions[name] = lvos.expression_entry(video)
+        if self.to == "youtube-vos-valid":
+            ranges = self.lvos_meta[name]["objects"]
             entry = youtube_vos.write_video(self.dst, video)
             for key, details in entry["objects"].items():  # one meta.json for both toolkits
                 details["frame_range"] = ranges[key]["frame_range"]
             self.youtube_meta[name] = entry
         elif self.to == "labelme":
             self._write_labelme(video)
-        else:
+        elif self.to == "lvvis":
             self.lvvis_videos[name] = video.frame_files
 
     def _write_labelme(self, video: VideoLabels) -> None:
@@ -135,6 +141,8 @@ class _Writer:
             )
 
     def finish(self) -> None:
+        if self.lvos_meta:
+            lvos.update_meta_files(self.dst, self.split, self.lvos_meta, self.lvos_expressions)
         if self.to == "youtube-vos-valid":
             youtube_vos.write_meta(self.dst, self.youtube_meta)
         elif self.to == "lvvis":

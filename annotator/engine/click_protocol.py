@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from annotator.engine.click_session import ClickSession
+from annotator.quality.metrics import jaccard
 
 MAX_CLICKS = 20
 
@@ -36,10 +37,7 @@ class ProtocolRun:
 
 def iou(mask: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None) -> float:
     """Intersection over union of two bool masks, ignoring pixels where `valid` is False."""
-    if valid is not None:
-        mask, truth = mask & valid, truth & valid
-    union = np.count_nonzero(mask | truth)
-    return 1.0 if union == 0 else np.count_nonzero(mask & truth) / union
+    return jaccard(truth, mask, None if valid is None else ~valid.astype(bool))
 
 
 def next_click(

@@ -15,7 +15,12 @@ def pick_device(preference: str | None = None) -> torch.device:
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    device = torch.device(preference)
+    try:
+        device = torch.device(preference)
+    except RuntimeError as exc:
+        raise AnnotatorError(
+            f"unknown device {preference!r}: use auto, cpu, cuda, cuda:N or mps"
+        ) from exc
     if device.type == "cuda" and not torch.cuda.is_available():
         raise AnnotatorError(f"device {preference!r} was asked for but CUDA is not available")
     if device.type == "mps" and not torch.backends.mps.is_available():

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from annotator.engine.device import describe_device, pick_device
 from annotator.engine.protocols import Propagator
+from annotator.engine.weights import find_weights
 from annotator.errors import AnnotatorError
+from models.classic.propagator import ClassicPropagator
 
 ENGINES = ("auto", "stcn", "classic")
 HOW_TO_GET_STCN = (
@@ -34,28 +35,15 @@ def make_propagator(
         raise AnnotatorError(f"unknown propagation engine {engine!r} (one of {', '.join(ENGINES)})")
     path = Path(weights) if weights is not None else None
     if path is None and engine in ("auto", "stcn"):
-        path = _registered_stcn()
+        path = find_weights("stcn")
     if engine == "stcn" and path is None:
         raise AnnotatorError(f"no STCN checkpoint found: {HOW_TO_GET_STCN}")
     if engine == "classic" or path is None:
-        return _classic(), f"classic propagator (no learned weights, CPU); {HOW_TO_GET_STCN}"
+        description = f"classic propagator (no learned weights, CPU); {HOW_TO_GET_STCN}"
+        return ClassicPropagator(), description
     return _stcn(path, device, top_k, mem_every, memory_frames)
 
 
-def _registered_stcn() -> Path | None:
-    try:
-        weights = importlib.import_module("annotator.engine.weights")
-    except ImportError:
-        return None
-    return weights.find_weights("stcn")
-
-
-def _classic() -> Propagator:
-    try:
-        from models.classic.propagator import ClassicPropagator
-    except ImportError as exc:
-        raise AnnotatorError(f"the classic propagator is not available ({exc})") from exc
-    return ClassicPropagator()
 
 
 def _stcn(

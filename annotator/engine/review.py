@@ -19,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
+from annotator.engine.video_job import png_files
 from annotator.errors import AnnotatorError
 from annotator.formats.atomic import safe_join
 from annotator.formats.masks import read_label_map
@@ -95,16 +96,6 @@ def worst_first(rows: Sequence[FrameReview]) -> list[FrameReview]:
     return sorted(rows, key=lambda row: (row.mean_jf, row.index))
 
 
-def _png_stems(folder: Path) -> dict[str, Path]:
-    if not folder.is_dir():
-        return {}
-    return {
-        p.stem: p
-        for p in folder.iterdir()
-        if p.suffix.lower() == ".png" and not p.name.startswith(".") and p.is_file()
-    }
-
-
 def ground_truth_candidates(path: Path, video: str) -> list[Path]:
     """Folders that may hold `video`'s ground truth under `path`, most specific first:
     the folder itself, ``<path>/<video>``, ``Annotations/<video>``, the DAVIS resolution
@@ -133,7 +124,7 @@ def find_ground_truth(
     wanted = set(frame_names)
     own = own_masks.resolve() if own_masks is not None else None
     for folder in ground_truth_candidates(path, video):
-        stems = _png_stems(folder)
+        stems = png_files(folder)
         matched = {name: p for name, p in stems.items() if name in wanted}
         if not matched:
             continue
@@ -167,6 +158,13 @@ def score_frame(
     if present:
         j, f = frame_scores(gt, pred, present)
         scores = {obj: (float(j[k]), float(f[k])) for k, obj in enumerate(present)}
+    return _review_row(index, name, ids, scores)
+
+
+def _review_row(
+    index: int, name: str, ids: tuple[int, ...], scores: dict[int, tuple[float, float]]
+) -> FrameReview:
+    """A row for objects `ids`; an object without (J, F) in `scores` scores 1 on both."""
     return FrameReview(index, name, ids,
                        tuple(scores.get(obj, (1.0, 1.0))[0] for obj in ids),
                        tuple(scores.get(obj, (1.0, 1.0))[1] for obj in ids))
@@ -205,10 +203,5 @@ def review_video(
         if progress is not None:
             progress(done, len(names))
     ids = tuple(sorted(found)) if object_ids is None else tuple(object_ids)
-    rows = [
-        FrameReview(index, name, ids,
-                    tuple(scores.get(i, (1.0, 1.0))[0] for i in ids),
-                    tuple(scores.get(i, (1.0, 1.0))[1] for i in ids))
-        for index, name, scores in scored
-    ]
+    rows = [_review_row(index, name, ids, scores) for index, name, scores in scored]
     return Review(truth, ids, worst_first(rows))

@@ -25,15 +25,22 @@ def read_keyframes(paths: dict[str, Path], source: FrameSource) -> dict[int, np.
     return keyframes
 
 
-def keyframe_files(folder: Path) -> dict[str, Path]:
-    """Frame name -> PNG for the keyframe masks in `folder`."""
+def png_files(folder: Path) -> dict[str, Path]:
+    """File stem -> path of the visible PNG files in `folder`, sorted; {} when it is no folder."""
     if not folder.is_dir():
-        raise AnnotatorError("the keyframe mask folder does not exist", folder)
-    files = {
+        return {}
+    return {
         path.stem: path
         for path in sorted(folder.iterdir())
         if path.is_file() and path.suffix.lower() == ".png" and not path.name.startswith(".")
     }
+
+
+def keyframe_files(folder: Path) -> dict[str, Path]:
+    """Frame name -> PNG for the keyframe masks in `folder`."""
+    if not folder.is_dir():
+        raise AnnotatorError("the keyframe mask folder does not exist", folder)
+    files = png_files(folder)
     if not files:
         raise AnnotatorError("no keyframe masks (PNG files named like the frames) in it", folder)
     return files

@@ -3,8 +3,9 @@
 Files live in one folder, `VOS_ANNOTATOR_WEIGHTS` or the per-user cache folder
 (`platformdirs.user_cache_dir("vos-annotator")/weights`). `registry.json` there records files
 added with `weights add` that stay where they are, with their size and SHA-256 sum. A known
-checkpoint's sum is checked whenever it is known; for STCN the official sum is not published,
-so the sum of the file a person adds is recorded and checked from then on.
+checkpoint's sum is checked on download and on `weights add` whenever it is known; for STCN the
+official sum is not published, so only the sum of the file a person adds is recorded. A
+registered file whose size has changed since is ignored (its sum is not recomputed per lookup).
 """
 
 from __future__ import annotations

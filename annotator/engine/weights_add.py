@@ -16,6 +16,7 @@ from annotator.engine.weights import (
 )
 from annotator.engine.weights_load import read_state_dict
 from annotator.errors import AnnotatorError
+from annotator.formats.atomic import atomic_open
 from models.sam.variants import UnknownLayout, detect_variant
 
 _STCN_PREFIXES = ("key_encoder.", "value_encoder.", "key_proj.", "key_comp.", "decoder.")
@@ -62,10 +63,8 @@ def add_weights(path: str | Path, name: str | None = None, copy: bool = False) -
     if copy:
         target = weights_dir() / known.filename
         if target.resolve() != path:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".copying")
-            shutil.copyfile(path, partial)
-            partial.replace(target)
+            with open(path, "rb") as source, atomic_open(target, "wb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
         entries.pop(key, None)
         location = target
     else:

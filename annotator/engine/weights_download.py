@@ -29,6 +29,11 @@ def download_weights(name: str, progress: Progress | None = None, timeout: float
     """Download known weights `name` into the weights folder; returns the file's path."""
     known = KNOWN[canonical_name(name)]
     target = weights_dir() / known.filename
+    if known.sha256 is None:
+        raise AnnotatorError(
+            f"no published SHA-256 for {known.filename}, so it is not downloaded unchecked: "
+            + _manual_hint(known, target)
+        )
     if target.is_file() and (known.size is None or target.stat().st_size == known.size):
         return target
     return download_file(known.url, target, known.size, known.sha256, progress, timeout,
@@ -63,8 +68,7 @@ def download_file(
     if size is not None and got != size:
         raise AnnotatorError(f"download stopped at {got} of {size} bytes; run the same command "
                              "again to resume", partial)
-    digest = sha256_of(partial)
-    if sha256 is not None and digest != sha256:
+    if sha256 is not None and (digest := sha256_of(partial)) != sha256:
         partial.unlink()
         raise AnnotatorError(f"downloaded file has SHA-256 {digest}, expected {sha256}; it was "
                              "deleted (a damaged or substituted download)", target)

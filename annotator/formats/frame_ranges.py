@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 
 
@@ -18,6 +19,8 @@ class RangeTracker:
     def add(self, name: str, object_ids: Iterable[int]) -> None:
         """Record annotated frame `name` (frames must come in video order) and its objects."""
         index = self._positions[name]
+        if self.annotated and index <= self.annotated[-1]:
+            raise ValueError(f"frame {name!r} comes after a later frame was recorded")
         self.annotated.append(index)
         for object_id in object_ids:
             self.first.setdefault(int(object_id), index)
@@ -27,7 +30,7 @@ class RangeTracker:
         """{start, end, frame_nums}: first and last frame with the object (frame names, both
         included) and how many annotated frames lie between them, ends included."""
         start, end = self.first[object_id], self.last[object_id]
-        count = sum(1 for index in self.annotated if start <= index <= end)
+        count = bisect.bisect_right(self.annotated, end) - bisect.bisect_left(self.annotated, start)
         return {
             "start": self.frame_names[start],
             "end": self.frame_names[end],

@@ -37,13 +37,18 @@ def write_frames(dataset: Dataset, video: str, folder: Path) -> list[str]:
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
+    """Hard-link `source` as `target` (a copy where links fail); an old `target` is replaced
+    only once the new one is complete."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists() and os.path.samefile(source, target):
         return
+    link = target.with_name(f".{target.name}.link.tmp")
     with contextlib.suppress(FileNotFoundError):
-        target.unlink()
+        link.unlink()
     try:
-        os.link(source, target)
+        os.link(source, link)
     except OSError:
         with atomic_open(target, "wb") as handle, open(source, "rb") as original:
             shutil.copyfileobj(original, handle)
+    else:
+        os.replace(link, target)

@@ -73,6 +73,12 @@ def read_meta(path: Path) -> dict[str, Any]:
             path,
             f'video {video!r}: expected an object with an "objects" object',
         )
+        for key, details in entry.get("objects", {}).items():
+            expect(
+                key.isascii() and key.isdigit() and isinstance(details, dict),
+                path,
+                f"video {video!r}: object {key!r} needs a numeric id and an object of details",
+            )
     return data["videos"]
 
 
@@ -124,13 +130,8 @@ def _read_object_details(root: Path, split: str | None, video: VideoLabels) -> N
     if meta is not None:
         entry = read_meta(meta).get(video.name, {})
         for key, details in entry.get("objects", {}).items():
-            try:
-                object_id = int(key)
-            except ValueError:
-                raise AnnotatorError(
-                    f"video {video.name!r}: object id {key!r} is not a number", meta
-                ) from None
-            category = details.get("category", "") if isinstance(details, dict) else ""
+            object_id = int(key)
+            category = details.get("category", "")
             video.objects[object_id] = ObjectMeta(object_id, str(category or ""))
         video.attributes = [str(a) for a in entry.get("attributes", [])]
     expressions = _find_expression_meta(root, split)
@@ -146,18 +147,14 @@ def _find_expression_meta(root: Path, split: str | None) -> Path | None:
 
 
 def write_masks(
-    mask_dir: Path,
-    video: VideoLabels,
-    progress: Progress | None = None,
-    frames: list[str] | None = None,
+    mask_dir: Path, video: VideoLabels, progress: Progress | None = None
 ) -> RangeTracker:
-    """Write the annotated frames (or just `frames`) of `video` as palette PNGs in `mask_dir`.
+    """Write the annotated frames of `video` as palette PNGs in `mask_dir`.
 
-    Returns the object ranges seen, for the meta JSON (complete only when all frames are
-    written).
+    Returns the object ranges seen, for the meta JSON.
     """
     tracker = RangeTracker(video.frame_names)
-    names = video.annotated() if frames is None else frames
+    names = video.annotated()
     for done, name in enumerate(names, 1):
         labels = _checked(video, name)
         write_label_map(safe_join(mask_dir, f"{name}.png"), labels)
@@ -214,12 +211,12 @@ def update_meta_files(
     In ``<split>_meta.json`` fields this tool does not write (e.g. ``attributes`` or extra
     per-object keys) survive; ``objects``' ``category`` and ``frame_range`` are replaced.
     """
-    _merge_videos(meta_path(root, split), entries, _merge_meta_entry)
+    merge_videos(meta_path(root, split), entries, _merge_meta_entry)
     if (
         any(entry is not None for entry in expressions.values())
         or expression_meta_path(root, split).is_file()
     ):
-        _merge_videos(expression_meta_path(root, split), expressions)
+        merge_videos(expression_meta_path(root, split), expressions)
 
 
 _OWNED_OBJECT_KEYS = ("category", "frame_range")
@@ -238,11 +235,13 @@ def _merge_meta_entry(old: Any, new: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _merge_videos(
+def merge_videos(
     path: Path,
     entries: Mapping[str, dict[str, Any] | None],
     merge: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None,
 ) -> None:
+    """Put `entries` (None removes a video) into the ``videos`` object of the JSON at `path`,
+    keeping its other videos; `merge(old, new)` combines an entry with the one there."""
     data: dict[str, Any] = {"videos": {}}
     if path.is_file():
         data = read_json(path)
@@ -268,12 +267,16 @@ def write_video(
     split: str | None = None,
     davis: bool = False,
     progress: Progress | None = None,
+    update_meta: bool = True,
 ) -> dict[str, Any]:
-    """Write one video's masks and meta entries under `root`; returns its meta entry."""
+    """Write one video's masks and (unless not `update_meta`, for a caller that merges many
+    videos' entries at once with `update_meta_files`) its meta entries under `root`; returns
+    its meta entry."""
     root = Path(root)
     parts = ("Annotations", "480p", video.name) if davis else ("Annotations", video.name)
     tracker = write_masks(safe_join(root, *parts), video, progress)
     entry = meta_entry(video, tracker)
-    split = split or default_split(root)
-    update_meta_files(root, split, {video.name: entry}, {video.name: expression_entry(video)})
+    if update_meta:
+        split = split or default_split(root)
+        update_meta_files(root, split, {video.name: entry}, {video.name: expression_entry(video)})
     return entry

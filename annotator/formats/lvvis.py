@@ -244,9 +244,16 @@ def read_video(dataset: Dataset, video: str) -> VideoLabels:
     stat = dataset.instances_json.stat()
     instances = _read_instances_cached(str(dataset.instances_json), stat.st_mtime_ns, stat.st_size)
     with dataset.frames(video, cache_bytes=0) as frames:
-        names = list(frames.names)
+        names, (height, width) = list(frames.names), frames.size
         files = [p.name for p in frames.files] if isinstance(frames, FolderSource) else None
-    return video_labels(instances, video, names, files)
+    labels = video_labels(instances, video, names, files)
+    if (labels.height, labels.width) != (height, width):
+        raise AnnotatorError(
+            f"video {video!r} is {labels.width}x{labels.height} in the instances file but its "
+            f"frames are {width}x{height}",
+            instances.path,
+        )
+    return labels
 
 
 def video_entry(video: VideoLabels, video_id: int) -> dict[str, Any]:

@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from annotator.errors import AnnotatorError
 from annotator.formats.atomic import safe_join
-from annotator.formats.json_files import read_json, write_json
+from annotator.formats.lvos import merge_videos
 from annotator.formats.masks import write_label_map
 from annotator.formats.video_labels import VideoLabels, object_presence
 
@@ -58,14 +57,5 @@ def write_video(root: Path, video: VideoLabels, folder: str = CONVERT_FOLDER) ->
 def write_meta(root: Path, entries: Mapping[str, dict[str, Any]]) -> Path:
     """Merge these videos into ``root/meta.json`` (YouTube-VOS style), keeping the others."""
     path = Path(root) / "meta.json"
-    data: dict[str, Any] = {"videos": {}}
-    if path.is_file():
-        data = read_json(path)
-        if not isinstance(data, dict) or not isinstance(data.get("videos"), dict):
-            raise AnnotatorError(
-                'expected an object with a "videos" object; not overwriting it', path
-            )
-    data["videos"].update(entries)
-    data["videos"] = dict(sorted(data["videos"].items()))
-    write_json(path, data, indent=1)
+    merge_videos(path, entries)
     return path

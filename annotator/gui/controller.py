@@ -17,6 +17,7 @@ from annotator.annotation.project import Project
 from annotator.engine.device import describe_device, pick_device
 from annotator.engine.weights import ENV_FOLDER
 from annotator.errors import AnnotatorError
+from annotator.formats.palette import davis_palette, object_colour
 from annotator.gui.autosave import Autosaver
 from annotator.gui.click_control import ClickControl
 from annotator.gui.dataset_dialog import VideoProgress
@@ -274,8 +275,6 @@ class Controller(QObject):
 
     def colours(self) -> np.ndarray:
         """256 x 3 colours to draw label maps with: each object's own colour."""
-        from annotator.formats.palette import davis_palette
-
         table = davis_palette().copy()
         if self.annotation is not None:
             for info in self.annotation.objects.values():
@@ -285,8 +284,6 @@ class Controller(QObject):
     def object_colour(self, object_id: int | None) -> tuple[int, int, int]:
         if self.annotation is not None and object_id in self.annotation.objects:
             return self.annotation.object(object_id).colour
-        from annotator.formats.palette import object_colour
-
         return object_colour(object_id or 1)
 
     def select_object(self, object_id: int) -> None:

@@ -23,6 +23,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from annotator.errors import AnnotatorError
 from annotator.formats.categories import read_categories
 from annotator.gui.canvas import Canvas
 from annotator.gui.controller import Controller
@@ -36,6 +37,7 @@ from annotator.gui.settings import AppSettings, SettingsDialog
 from annotator.gui.shortcuts import SHORTCUTS, help_html
 from annotator.gui.timeline import Timeline
 from annotator.gui.tools import BrushTool, ClickTool, PolygonTool
+from annotator.gui.workers import describe_failure
 from annotator.video.source import VIDEO_SUFFIXES
 
 PLAY_INTERVAL_MS = 66  # about 15 frames per second
@@ -505,8 +507,10 @@ class MainWindow(QMainWindow):
         if path:
             try:
                 self.objects.set_categories(list(read_categories(path).by_name))
-            except Exception as exc:  # AnnotatorError names the file
+            except AnnotatorError as exc:
                 self._show_error(str(exc))
+            except Exception as exc:  # a case the reader did not foresee: still name the file
+                self._show_error(str(AnnotatorError(describe_failure(exc), path)))
 
     # ---- propagation ---------------------------------------------------------------------
     def propagate(self, direction: str) -> None:

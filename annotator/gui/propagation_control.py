@@ -16,6 +16,7 @@ from annotator.gui.workers import PropagationWorker, start_in_thread, stop_threa
 from annotator.video.source import open_frames
 
 if TYPE_CHECKING:
+    from annotator.annotation import VideoAnnotation
     from annotator.gui.controller import Controller
 
 APPLY_BUDGET_S = 0.012  # GUI-thread time spent applying results per event-loop turn
@@ -59,12 +60,10 @@ class PropagationControl(QObject):
         if annotation is None or frames is None or direction not in DIRECTIONS:
             return
         ids = sorted(annotation.objects) if not object_ids else sorted(object_ids)
-        keyframes = annotation.keyframes(ids)
-        if not keyframes:
+        indices = annotation.keyframe_indices(ids)
+        if not indices:
             c.message.emit("Nothing to propagate: make a mask on some frame first")
             return
-        if object_ids:
-            keyframes = {i: _only(labels, ids) for i, labels in keyframes.items()}
         count = len(frames)
         total = {"forward": count - 1 - c.index, "backward": c.index, "both": count - 1}[direction]
         if total <= 0:
@@ -79,7 +78,7 @@ class PropagationControl(QObject):
         path, cache = frames.path, c.prefs.frame_cache_mb * 2**20
         self._run.emit(self.job, {
             "open_frames": lambda: open_frames(path, cache_bytes=cache),
-            "keyframes": keyframes,
+            "read_keyframes": lambda: _keyframes(annotation, indices, ids if object_ids else None),
             "start": c.index,
             "direction": direction,
             "total": total,
@@ -162,6 +161,15 @@ class PropagationControl(QObject):
     def shutdown(self) -> None:
         self.abort()
         stop_thread(self.thread)
+
+
+def _keyframes(annotation: VideoAnnotation, indices: list[int],
+               object_ids: list[int] | None) -> dict[int, np.ndarray]:
+    """Frame index -> label map of each keyframe (in the worker: one decode per keyframe),
+    reduced to `object_ids` when given."""
+    if object_ids is None:
+        return {i: annotation.label_map(i) for i in indices}
+    return {i: _only(annotation.label_map(i), object_ids) for i in indices}
 
 
 def _only(labels: np.ndarray, object_ids: list[int]) -> np.ndarray:

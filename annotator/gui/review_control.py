@@ -113,7 +113,7 @@ class ReviewControl(QObject):
         try:
             truth = find_ground_truth(path, c.video, c.annotation.frame_names, c.annotation.size,
                                       own_masks=c.dataset.mask_dir(c.video))
-        except AnnotatorError as exc:
+        except (AnnotatorError, OSError) as exc:  # OSError: a folder it may not list
             c.error.emit(str(exc))
             return False
         self.source = Path(path)
@@ -194,7 +194,7 @@ class ReviewControl(QObject):
         try:  # the same dataset root may hold this video's ground truth too
             truth = find_ground_truth(self.source, c.video, annotation.frame_names,
                                       annotation.size, own_masks=c.dataset.mask_dir(c.video))
-        except AnnotatorError:
+        except (AnnotatorError, OSError):
             self.clear()
             return
         self._start(truth)

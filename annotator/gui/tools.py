@@ -9,8 +9,6 @@ import cv2
 import numpy as np
 from PyQt6.QtCore import QPointF, QRectF, Qt
 
-from annotator.formats.palette import object_colour
-
 if TYPE_CHECKING:
     from annotator.gui.canvas import Canvas
     from annotator.gui.controller import Controller
@@ -114,7 +112,7 @@ class BrushTool:
         if self.erase:
             rgba[inside] = (255, 255, 255, 110)
         else:
-            rgba[inside, :3] = object_colour(self.controller.current_object or 1)
+            rgba[inside, :3] = self.controller.object_colour(self.controller.current_object)
             rgba[inside, 3] = 170
         return rgba
 

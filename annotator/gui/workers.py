@@ -233,8 +233,8 @@ class PropagationWorker(QObject):
 
     @pyqtSlot(int, object)
     def run(self, job: int, request: Mapping[str, Any]) -> None:
-        """`request`: open_frames (callable -> frame sequence), keyframes, start, direction,
-        total (frames expected)."""
+        """`request`: open_frames (callable -> frame sequence), read_keyframes (callable ->
+        frame index -> label map), start, direction, total (frames expected)."""
         if self.propagator is None:
             self.failed.emit(job, "no propagation engine is loaded")
             return
@@ -247,11 +247,12 @@ class PropagationWorker(QObject):
             counts[:] = [done, total]
 
         try:
+            keyframes = request["read_keyframes"]()
             frames = request["open_frames"]()
             session = PropagationSession(self.propagator)
             for index, labels in session.run(
                 frames,
-                request["keyframes"],
+                keyframes,
                 request["start"],
                 request["direction"],
                 should_stop=self.stop_event.is_set,

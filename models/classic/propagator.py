@@ -7,12 +7,12 @@ from collections.abc import Iterator, Mapping, Sequence
 import cv2
 import numpy as np
 
-from annotator.engine.protocols import FrameSequence, ShouldStop
 from models.classic.appearance import ColourModel, colour_index
 from models.classic.flow import FlowEstimator, rigid_motion, sampling_map
 from models.classic.redetect import Search, colour_evidence, complete, redetect
 from models.classic.refine import band_cut, upsample_labels
 from models.classic.track import ObjectMemory, keep_connected
+from models.frames import Frames, ShouldStop
 
 VOID = 255
 
@@ -62,7 +62,7 @@ class ClassicPropagator:
 
     def propagate(
         self,
-        frames: FrameSequence,
+        frames: Frames,
         keyframes: Mapping[int, np.ndarray],
         targets: Sequence[int],
         should_stop: ShouldStop | None = None,

@@ -71,10 +71,7 @@ class MemoryBank:
 
     @property
     def frame_count(self) -> int:
-        """Frames the next readout attends to."""
-        return self._filled_prefix()
-
-    def _filled_prefix(self) -> int:
+        """Frames the next readout attends to: the filled prefix of the slots."""
         window = min(self.window_count, self.layout.window)
         return self.permanent_count + window + int(self.has_temporary)
 
@@ -105,7 +102,7 @@ class MemoryBank:
         if not self.layout.temporary:
             raise RuntimeError("this memory has no temporary slot")
         self.has_temporary = False
-        self._store(self._filled_prefix(), key, value)
+        self._store(self.frame_count, key, value)
         self.has_temporary = True
 
     def read(self, query_key: torch.Tensor, top_k: int) -> torch.Tensor:
@@ -116,7 +113,7 @@ class MemoryBank:
         query keeps its `top_k` memory pixels, softmax-weighted, to sum their values.
         """
         key_channels, height, width = query_key.shape
-        count = self._filled_prefix()
+        count = self.frame_count
         keys = self.keys[:count].flatten(0, 1)
         norms = self.norms[:count].flatten().to(keys.dtype)
         values = self.values[:count].flatten(0, 1)

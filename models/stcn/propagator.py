@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
-from typing import Protocol
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from models.frames import Frames
 from models.stcn.aggregate import soft_aggregate
 from models.stcn.frames import (
     MAX_SHORT_SIDE,
@@ -31,14 +31,6 @@ DEFAULT_MEMORY_FRAMES = 20
 # about this many (padded) pixels and more, and lose on small ones. A GPU always uses them.
 CHANNELS_LAST_MIN_PIXELS = 200_000
 VOID = 255
-
-
-class Frames(Protocol):
-    """Random access to H x W x 3 uint8 RGB frames, read one at a time."""
-
-    def __len__(self) -> int: ...
-
-    def __getitem__(self, index: int) -> np.ndarray: ...
 
 
 def object_ids(keyframes: Mapping[int, np.ndarray]) -> list[int]:
