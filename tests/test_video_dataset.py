@@ -122,3 +122,13 @@ def test_a_video_folder_inside_a_dataset_opens_the_dataset(
     dataset = open_dataset(tmp_path / "vis" / "JPEGImages" / "train" / "00007")
     assert (dataset.layout, dataset.split, dataset.selected) == ("lvvis", "train", "00007")
     assert dataset.instances_json == tmp_path / "vis" / "train_instances.json"
+
+
+def test_mask_files_come_in_natural_order_without_hidden_ones(tmp_path):
+    from annotator.video.dataset import files_by_stem, png_files
+
+    for name in ("10.png", "2.PNG", "1.png", ".3.png", "4.jpg", "5.json"):
+        (tmp_path / name).write_bytes(b"")
+    assert list(png_files(tmp_path)) == ["1", "2", "10"]
+    assert list(files_by_stem(tmp_path, ".json")) == ["5"]
+    assert png_files(tmp_path / "missing") == {}

@@ -19,12 +19,11 @@ from typing import Protocol
 
 import numpy as np
 
-from annotator.engine.video_job import png_files
 from annotator.errors import AnnotatorError
 from annotator.formats.atomic import safe_join
 from annotator.formats.masks import read_label_map
 from annotator.quality.metrics import frame_scores
-from annotator.video.dataset import DAVIS_RESOLUTIONS, SPLIT_NAMES
+from annotator.video.dataset import DAVIS_RESOLUTIONS, SPLIT_NAMES, png_files
 
 Progress = Callable[[int, int], None]
 VOID = 255

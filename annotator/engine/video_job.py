@@ -12,6 +12,7 @@ from annotator.engine.protocols import Propagator, ShouldStop
 from annotator.errors import AnnotatorError
 from annotator.formats.atomic import safe_join
 from annotator.formats.masks import read_label_map, write_label_map
+from annotator.video.dataset import png_files
 from annotator.video.source import FrameSource
 
 
@@ -23,17 +24,6 @@ def read_keyframes(paths: dict[str, Path], source: FrameSource) -> dict[int, np.
             raise AnnotatorError("mask is named after no frame of the video", path)
         keyframes[source.index_of(name)] = read_label_map(path, expected_size=source.size)
     return keyframes
-
-
-def png_files(folder: Path) -> dict[str, Path]:
-    """File stem -> path of the visible PNG files in `folder`, sorted; {} when it is no folder."""
-    if not folder.is_dir():
-        return {}
-    return {
-        path.stem: path
-        for path in sorted(folder.iterdir())
-        if path.is_file() and path.suffix.lower() == ".png" and not path.name.startswith(".")
-    }
 
 
 def keyframe_files(folder: Path) -> dict[str, Path]:

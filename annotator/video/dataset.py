@@ -71,26 +71,29 @@ class Dataset:
 
     def mask_paths(self, video: str) -> dict[str, Path]:
         """Frame name -> annotation PNG, for the frames that have one."""
-        folder = self.mask_dir(video)
-        if not folder.is_dir():
-            return {}
-        files = sorted(
-            (
-                p
-                for p in folder.iterdir()
-                if p.suffix.lower() == ".png" and not p.name.startswith(".")
-            ),
-            key=lambda p: natural_key(p.name),
-        )
-        return {p.stem: p for p in files}
+        return png_files(self.mask_dir(video))
 
     def labelme_paths(self, video: str) -> dict[str, Path]:
         """Frame name -> labelme JSON beside the frame, for the frames that have one."""
-        folder = self.frame_path(video)
-        if not folder.is_dir():
-            return {}
-        files = (p for p in folder.iterdir() if p.suffix.lower() == ".json" and p.is_file())
-        return {p.stem: p for p in sorted(files, key=lambda p: natural_key(p.name))}
+        return files_by_stem(self.frame_path(video), ".json")
+
+
+def files_by_stem(folder: Path, suffix: str) -> dict[str, Path]:
+    """File stem -> path of the visible files in `folder` ending in `suffix` (any letter case),
+    in natural order; {} when it is no folder."""
+    if not folder.is_dir():
+        return {}
+    files = (
+        path
+        for path in folder.iterdir()
+        if path.is_file() and path.suffix.lower() == suffix and not path.name.startswith(".")
+    )
+    return {path.stem: path for path in sorted(files, key=lambda path: natural_key(path.name))}
+
+
+def png_files(folder: Path) -> dict[str, Path]:
+    """File stem -> path of the visible PNG files in `folder`, in natural order."""
+    return files_by_stem(folder, ".png")
 
 
 def open_dataset(path: str | Path, split: str | None = None) -> Dataset:
