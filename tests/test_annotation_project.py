@@ -14,6 +14,7 @@ import pytest
 
 from annotator.annotation import FrameState
 from annotator.annotation.journal import journal_path
+from annotator.annotation.journal_records import encode_record, read_journal
 from annotator.annotation.project import Project
 from annotator.errors import AnnotatorError
 from annotator.formats.masks import read_label_map
@@ -112,7 +113,7 @@ time.sleep(60)
     project = Project.open(lvos_copy)
     assert project.has_recovery()
     assert (project.annotation.label_map(3) == 2).sum() == 0  # not saved
-    assert project.recover() == 1
+    assert project.recover().frames == (3,)
     assert (project.annotation.label_map(3) == 2).sum() == 3 * 20 * 60
     assert project.annotation.objects[2].category == "ball"
     assert project.annotation.is_dirty
@@ -128,14 +129,20 @@ def test_recovery_ignores_a_record_cut_short(lvos_copy: Path) -> None:
     project.annotation.paint(7, obj, _stroke(100))
     project.close()
     with open(journal_path(lvos_copy, "soccerball"), "ab") as handle:
-        handle.write(b'\x40\x00\x00\x00{"t": "frame", "i": 8, ')  # crash mid-record
+        handle.write(encode_record({"t": "frame", "i": 8}, b"x" * 64)[:40])  # crash mid-record
     project = Project.open(lvos_copy)
-    assert project.recover() == 1
+    result = project.recover()
+    assert result.frames == (7,)
+    assert [d.reason.split(" (")[0] for d in result.dropped] == ["cut short"]
     assert (project.annotation.label_map(7) == obj).sum() == 1200
     original = read_label_map(lvos_copy / "Annotations/soccerball/00008.png")
     assert np.array_equal(project.annotation.label_map(8), original)
-    project.discard_recovery()
+    project.close()  # not saved: the clean journal holds the recovered frame
+    project = Project.open(lvos_copy)
+    assert project.has_recovery()
+    project.discard_recovery()  # the person says no
     assert not project.has_recovery()
+    assert not (project.annotation.label_map(7) == obj).any()
     project.close()
 
 
@@ -185,9 +192,9 @@ def test_failed_save_keeps_everything_unsaved(lvos_copy: Path) -> None:
 
 
 def _journal_kinds(root: Path) -> list[str]:
-    from annotator.annotation.journal import _records
-
-    return [header["t"] for header, _ in _records(journal_path(root, "soccerball"))]
+    records, dropped = read_journal(journal_path(root, "soccerball"))
+    assert not dropped
+    return [record.kind for record in records]
 
 
 def test_journal_writes_the_state_only_when_it_changed(lvos_copy: Path) -> None:
@@ -203,7 +210,7 @@ def test_journal_writes_the_state_only_when_it_changed(lvos_copy: Path) -> None:
     ]
     project.close()
     project = Project.open(lvos_copy)
-    assert project.recover() == 1
+    assert project.recover().frames == (5,)
     assert (project.annotation.label_map(5) == obj).sum() == 4 * 1200
     assert project.annotation.objects[obj].caption == "the ball"
     assert project.annotation.state(5, obj) == FrameState.KEYFRAME

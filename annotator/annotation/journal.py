@@ -1,10 +1,17 @@
-"""A recovery journal: every change since the last save, appended and synced as it happens.
+"""The recovery journal: a write-ahead log of every change since the last save.
 
-``<root>/.annotator/<video>.journal`` holds records of a 4-byte little-endian header length, a
-JSON header, then a payload: a ``start`` record (frame count and size), ``frame`` records
-(zlib bytes of one whole label map, empty payload for an all-background frame) and ``state``
-records (the objects/states/marks JSON of `VideoAnnotation.state_dict`). Replaying them in
-order rebuilds the unsaved work; a record cut short by a crash is ignored. Saving empties it.
+``<root>/.annotator/<video>.journal`` is a sequence of framed, checksummed records (format
+in `journal_records`). Headers: first ``{"t": "start", "v": 2, "shape": [frames, height,
+width]}``; then ``{"t": "frame", "i": index}`` with the zlib bytes of that frame's whole label
+map (empty for an all-background frame) and ``{"t": "state"}`` with the objects/states/marks
+JSON of `VideoAnnotation.state_dict`. Replaying the good records in order rebuilds the unsaved
+work.
+
+A damaged record or a tail cut short costs only the records it touches: `recover` returns a
+`Recovery` that says what came back and what was dropped, and keeps a damaged journal aside.
+The writer appends only to a file it started itself: after a recovery, a failed write, or on
+finding the journal of an earlier session that was neither recovered nor discarded, it starts a
+clean journal that holds everything not yet saved (written atomically). Saving empties it.
 """
 
 from __future__ import annotations
@@ -12,19 +19,27 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import struct
+import shutil
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, BinaryIO
 
 from annotator.annotation.events import ChangeEvent
+from annotator.annotation.journal_records import (
+    DroppedRecord,
+    Record,
+    encode_record,
+    read_journal,
+)
+from annotator.annotation.objects import FrameState
 from annotator.annotation.video_annotation import VideoAnnotation
 from annotator.errors import AnnotatorError
-from annotator.formats.atomic import safe_join
+from annotator.formats.atomic import atomic_open, safe_join
 
-_LENGTH = struct.Struct("<I")
+VERSION = 2
 STATE_DIR = ".annotator"
 # Propagation results can be recomputed: their records are flushed (a killed process keeps
 # them) but synced and followed by the state JSON at most this often, not after every frame.
@@ -35,88 +50,194 @@ def journal_path(root: str | Path, video: str) -> Path:
     return safe_join(root, STATE_DIR, f"{video}.journal")
 
 
+@dataclass(frozen=True)
+class Recovery:
+    """What `recover` brought back from a journal and what it had to drop."""
+
+    path: Path  # the journal read
+    frames: tuple[int, ...]  # frame indices restored (their latest good record each)
+    state: bool  # objects, frame states and marks restored from a state record
+    dropped: tuple[DroppedRecord, ...]  # in file order; empty when every record was good
+    recreated: tuple[int, ...]  # object ids found in restored frames but in no good state record
+    kept: Path | None  # the damaged journal kept under this name; None when nothing was dropped
+
+    @property
+    def complete(self) -> bool:
+        """True when every record was good: nothing was lost."""
+        return not self.dropped
+
+    def summary(self) -> str:
+        """One or two sentences for a person."""
+        parts = [f"restored {len(self.frames)} frame{'s' if len(self.frames) != 1 else ''}"
+                 + (" and the objects' details" if self.state else "")]
+        if self.recreated:
+            ids = ", ".join(map(str, self.recreated))
+            parts.append(f"objects {ids} were re-created without their names")
+        if self.dropped:
+            count = len(self.dropped)
+            parts.append(f"{count} damaged record{'s were' if count != 1 else ' was'} dropped ("
+                         + "; ".join(d.describe() for d in self.dropped[:3])
+                         + ("; …" if count > 3 else "") + ")")
+        if self.kept is not None:
+            parts.append(f"the damaged journal is kept as {self.kept}")
+        text = "; ".join(parts)
+        return text[0].upper() + text[1:] + "."
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
 def has_recovery(root: str | Path, video: str) -> bool:
-    """True when unsaved work of `video` was left behind (the app stopped before saving)."""
-    path = journal_path(root, video)
-    if not path.is_file():
-        return False
-    return any(header.get("t") in ("frame", "state") for header, _ in _records(path))
+    """True when the journal of `video` holds anything unsaved, or anything damaged (which
+    `recover` reports): the app stopped before saving, or the file was harmed."""
+    records, dropped = read_journal(journal_path(root, video))
+    return bool(dropped) or any(r.kind in ("frame", "state") for r in records)
 
 
 def discard_recovery(root: str | Path, video: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        journal_path(root, video).unlink()
+    journal_path(root, video).unlink(missing_ok=True)
 
 
-def recover(annotation: VideoAnnotation, root: str | Path, video: str) -> int:
-    """Replay the journal of `video` onto `annotation` (as loaded from disk).
+def recover(annotation: VideoAnnotation, root: str | Path, video: str) -> Recovery:
+    """Replay every good record of the journal of `video` onto `annotation` (as loaded).
 
-    Returns how many frames it restored; the restored frames are dirty so the next save
-    writes them. Stops with AnnotatorError when the journal belongs to another frame list.
+    Each frame gets its latest good record; objects, states and marks come from the latest
+    state record that loads. The restored frames are dirty so the next save writes them. When
+    anything was dropped a copy of the journal is kept (`Recovery.kept`). A journal started for
+    another frame count or size is refused whole with AnnotatorError, and kept the same way.
+    Callers start a clean journal afterwards (`Journal.restart`), as `Project.recover` does.
     """
     path = journal_path(root, video)
+    records, dropped = read_journal(path)
+    expected = [len(annotation), annotation.height, annotation.width]
+    for record in records:
+        if record.kind == "start" and (
+            record.header.get("shape") != expected or record.header.get("v") != VERSION
+        ):
+            refused = _keep(path, "refused")
+            raise AnnotatorError(
+                f"journal is for {record.header.get('shape')} (frames, height, width) in format "
+                f"{record.header.get('v')}, the video is {expected} in format {VERSION}; it is "
+                f"kept as {refused.name}",
+                path,
+            )
     frames: set[int] = set()
-    state: dict[str, Any] | None = None
-    for header, payload in _records(path):
-        kind = header.get("t")
-        if kind == "start":
-            expected = [len(annotation), annotation.height, annotation.width]
-            if header.get("shape") != expected:
-                raise AnnotatorError(
-                    f"journal is for {header.get('shape')} (frames, height, width), the video is "
-                    f"{expected}",
-                    path,
-                )
-        elif kind == "frame":
-            try:
-                index = int(header["i"])
-                annotation.load_compressed(index, payload or None)
-            except (KeyError, TypeError, ValueError, IndexError, zlib.error) as exc:
-                raise AnnotatorError(f"journal frame record is damaged ({exc})", path) from exc
-            frames.add(index)
-        elif kind == "state":
-            try:
-                state = json.loads(payload.decode("utf-8"))
-            except ValueError as exc:  # JSON and UTF-8 errors
-                raise AnnotatorError(f"journal state is damaged ({exc})", path) from exc
-    if state is not None:
-        try:
-            annotation.load_state_dict(state)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise AnnotatorError(f"journal state is damaged ({exc})", path) from exc
-        annotation.meta_dirty = True
+    states: list[Record] = []
+    for record in records:
+        if record.kind == "frame":
+            problem = _frame_problem(record, annotation)
+            if problem:
+                dropped.append(_dropped(record, problem))
+                continue
+            annotation.load_compressed(record.header["i"], record.payload or None)
+            frames.add(record.header["i"])
+        elif record.kind == "state":
+            states.append(record)
+        elif record.kind != "start":
+            dropped.append(_dropped(record, f"unknown record type {record.kind!r}"))
+    state = False
+    for record in reversed(states):
+        problem = _load_state(annotation, record.payload)
+        if not problem:
+            state = True
+            break
+        dropped.append(_dropped(record, problem))
+    recreated = _recreate_objects(annotation, frames)
+    annotation.meta_dirty = annotation.meta_dirty or state or bool(recreated)
     annotation.history.clear()
     annotation.notify_loaded()
-    return len(frames)
+    dropped.sort(key=lambda d: d.offset)
+    kept = _keep(path, "damaged") if dropped else None
+    return Recovery(path, tuple(sorted(frames)), state, tuple(dropped), recreated, kept)
 
 
-def _records(path: Path) -> Iterator[tuple[dict[str, Any], bytes]]:
-    data = path.read_bytes()
-    position = 0
-    while position + _LENGTH.size <= len(data):
-        (length,) = _LENGTH.unpack_from(data, position)
-        start = position + _LENGTH.size
-        if start + length > len(data):
-            return
-        try:
-            header = json.loads(data[start : start + length].decode("utf-8"))
-            size = int(header.get("n", 0))
-        except (ValueError, UnicodeDecodeError, AttributeError):
-            return
-        end = start + length + size
-        if end > len(data):
-            return
-        yield header, data[start + length : end]
-        position = end
+def _dropped(record: Record, reason: str) -> DroppedRecord:
+    frame = record.header.get("i") if record.kind == "frame" else None
+    valid = isinstance(frame, int) and not isinstance(frame, bool)
+    return DroppedRecord(record.offset, record.size, reason, record.kind, frame if valid else None)
+
+
+def _frame_problem(record: Record, annotation: VideoAnnotation) -> str:
+    """Why a (checksummed) frame record cannot be applied; empty when it can."""
+    index = record.header.get("i")
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(annotation):
+        return f"frame index {index!r} is not one of the video's {len(annotation)} frames"
+    if not record.payload:
+        return ""
+    expected = annotation.height * annotation.width
+    inflater = zlib.decompressobj()
+    try:
+        size = len(inflater.decompress(record.payload, expected + 1))
+    except zlib.error as exc:
+        return f"the label map does not decompress ({exc})"
+    if size != expected or not inflater.eof:
+        return f"the label map does not hold {expected} pixels"
+    return ""
+
+
+def _load_state(annotation: VideoAnnotation, payload: bytes) -> str:
+    """Apply a state record; why it could not be, or empty."""
+    try:
+        data = json.loads(payload.decode("utf-8"))
+        if not isinstance(data, dict):
+            return "the state is not a JSON object"
+        annotation.load_state_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return f"the state does not load ({exc})"
+    return ""
+
+
+def _recreate_objects(annotation: VideoAnnotation, frames: Iterable[int]) -> tuple[int, ...]:
+    """Objects whose pixels came back without a state record naming them become keyframe
+    objects again (their details are lost); returns their ids."""
+    known = set(annotation.objects)
+    recreated: set[int] = set()
+    for index in sorted(frames):
+        orphans = annotation.objects_on(index) - known - recreated
+        if orphans:
+            annotation.load_label_map(index, annotation.label_map(index), FrameState.KEYFRAME)
+            recreated |= orphans
+    return tuple(sorted(recreated))
+
+
+def _keep(path: Path, why: str, move: bool = False) -> Path:
+    """Keep the journal at `path` under a new name no one else takes (a hard link, else a copy,
+    or with `move` a rename); returns that name."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        suffix = f"-{attempt}" if attempt else ""
+        target = path.with_name(f"{path.name}.{why}-{stamp}{suffix}")
+        if target.exists():
+            continue
+        if move:
+            os.replace(path, target)
+        else:
+            try:
+                os.link(path, target)
+            except OSError:  # a file system without hard links
+                shutil.copyfile(path, target)
+        return target
+    raise AnnotatorError("too many journals kept aside: delete the old ones", path.parent)
 
 
 class Journal:
-    """Appends each change of one annotation to its journal; `reset()` after a save."""
+    """Appends each change of one annotation to its journal; `reset()` after a save.
+
+    A write that fails (disk full, read-only) does not stop the edit: the error is kept in
+    `error`, and the next change starts a clean journal. The file found at `path` when the
+    journal starts belongs to an earlier session: it is appended to never; the first change
+    renames it aside (`set_aside`) unless `restart` (after `recover`) or `discard` ran first.
+    """
 
     def __init__(self, root: str | Path, video: str, annotation: VideoAnnotation) -> None:
         self.path = journal_path(root, video)
         self.annotation = annotation
+        self._root, self._video = root, video
+        self.error: OSError | None = None  # the last write failure; None once writing works
+        self.set_aside: Path | None = None  # where an earlier session's journal was moved
         self._handle: BinaryIO | None = None
+        self._owned = False  # the file at `path` was written by this journal
+        self._frames: set[int] = set()  # frames journalled since the last save
         self._state_written = 0.0
         self._state_revision: int | None = None  # meta_revision of the last state record
         self._unsubscribe = annotation.subscribe(self._on_change)
@@ -124,44 +245,100 @@ class Journal:
     def _on_change(self, event: ChangeEvent) -> None:
         if event.reason == "load":
             return
-        handle = self._open()
+        try:
+            if self._handle is None:
+                self._start(event.frames)
+            else:
+                self._append(event)
+            self.error = None
+        except OSError as exc:
+            self._failed(exc)
+
+    def _append(self, event: ChangeEvent) -> None:
+        handle = self._handle
+        assert handle is not None
         for index in sorted(event.frames):
-            data = self.annotation.compressed_label_map(index) or b""
-            self._write(handle, {"t": "frame", "i": index}, data)
+            self._write_frame(handle, index)
         now = time.monotonic()
         if event.reason == "propagate" and now - self._state_written < PROPAGATED_STATE_INTERVAL_S:
             handle.flush()
             return
-        revision = self.annotation.meta_revision
-        if revision != self._state_revision:  # the state JSON only when it changed
-            state = json.dumps(self.annotation.state_dict(), separators=(",", ":"))
-            self._write(handle, {"t": "state"}, state.encode("utf-8"))
-            self._state_revision = revision
+        if self.annotation.meta_revision != self._state_revision:  # only when it changed
+            self._write_state(handle)
         handle.flush()
         os.fsync(handle.fileno())
         self._state_written = now
 
-    def _open(self) -> BinaryIO:
-        if self._handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fresh = not self.path.exists() or self.path.stat().st_size == 0
-            self._handle = open(self.path, "ab")  # noqa: SIM115 - held open between changes
-            if fresh:
-                shape = [len(self.annotation), self.annotation.height, self.annotation.width]
-                self._write(self._handle, {"t": "start", "shape": shape}, b"")
-        return self._handle
+    def restart(self) -> None:
+        """Start a clean journal now that holds everything unsaved (after `recover`); the file
+        found at `path` is replaced (or removed when nothing is unsaved). A failure is kept in
+        `error` and retried at the next change.
+        """
+        self._close_handle()
+        self._owned = True  # the caller has dealt with the earlier file
+        if not (self._frames or self.annotation.is_dirty):
+            self.reset()
+            return
+        try:
+            self._start(())
+            self.error = None
+        except OSError as exc:
+            self._failed(exc)
 
-    @staticmethod
-    def _write(handle: BinaryIO, header: dict[str, Any], payload: bytes) -> None:
-        encoded = json.dumps({**header, "n": len(payload)}).encode("utf-8")
-        handle.write(_LENGTH.pack(len(encoded)) + encoded + payload)
+    def _start(self, changed: Iterable[int]) -> None:
+        """Write a new journal (start record, every unsaved frame, the state) atomically and
+        keep it open for appending."""
+        if not self._owned and self._holds_work():
+            self.set_aside = _keep(self.path, "unrecovered", move=True)
+        self._frames |= set(changed) | self.annotation.dirty_frames
+        shape = [len(self.annotation), self.annotation.height, self.annotation.width]
+        with atomic_open(self.path, "wb") as out:
+            out.write(encode_record({"t": "start", "v": VERSION, "shape": shape}))
+            for index in sorted(self._frames):
+                self._write_frame(out, index)
+            self._write_state(out)
+        self._owned = True
+        self._handle = open(self.path, "ab")  # noqa: SIM115 - held open between changes
+        self._state_written = time.monotonic()
+
+    def _holds_work(self) -> bool:
+        records, dropped = read_journal(self.path)
+        return bool(dropped) or any(r.kind in ("frame", "state") for r in records)
+
+    def _write_frame(self, handle: IO[bytes], index: int) -> None:
+        data = self.annotation.compressed_label_map(index) or b""
+        handle.write(encode_record({"t": "frame", "i": index}, data))
+        self._frames.add(index)
+
+    def _write_state(self, handle: IO[bytes]) -> None:
+        revision = self.annotation.meta_revision
+        state = json.dumps(self.annotation.state_dict(), separators=(",", ":"))
+        handle.write(encode_record({"t": "state"}, state.encode("utf-8")))
+        self._state_revision = revision
+
+    def _failed(self, error: OSError) -> None:
+        """A write failed: the file may end in a torn record, so never append to it again."""
+        self.error = error
+        with contextlib.suppress(OSError):
+            self._close_handle()
+        self._handle = None
 
     def reset(self) -> None:
-        """Everything is saved: empty the journal."""
+        """Everything is saved: empty the journal (one of an earlier session stays)."""
         self._close_handle()
         self._state_revision = None
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        self._frames.clear()
+        if self._owned:
+            self.path.unlink(missing_ok=True)
+            self._owned = False
+
+    def discard(self) -> None:
+        """Delete the journal of an earlier session (the person chose not to recover it)."""
+        if not self._owned:
+            discard_recovery(self._root, self._video)
+        elif self.set_aside is not None:  # moved away at this session's first change
+            self.set_aside.unlink(missing_ok=True)
+        self.set_aside = None
 
     def close(self) -> None:
         """Stop journalling (the file stays for recovery if work is unsaved)."""
@@ -170,5 +347,5 @@ class Journal:
 
     def _close_handle(self) -> None:
         if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+            handle, self._handle = self._handle, None
+            handle.close()

@@ -5,7 +5,7 @@ total)` callbacks)::
 
     project = Project.open("/data/LVOS/train", "0tCWPOrc")
     if project.has_recovery():          # the app stopped before saving last time
-        project.recover()               # or project.discard_recovery()
+        result = project.recover()      # or project.discard_recovery(); see `Recovery`
     project.annotation.paint(...)       # every change is journalled at once
     project.save()                      # writes changed frames, meta JSON, the tool's state
     project.close()
@@ -26,7 +26,7 @@ from typing import Any
 from annotator.annotation.journal import (
     STATE_DIR,
     Journal,
-    discard_recovery,
+    Recovery,
     has_recovery,
     recover,
 )
@@ -34,7 +34,7 @@ from annotator.annotation.objects import FrameState
 from annotator.annotation.video_annotation import VideoAnnotation
 from annotator.errors import AnnotatorError
 from annotator.formats import lvos
-from annotator.formats.atomic import safe_join
+from annotator.formats.atomic import remove_stale_temporaries, safe_join
 from annotator.formats.frame_ranges import RangeTracker
 from annotator.formats.json_files import read_json, write_json
 from annotator.formats.masks import write_label_map
@@ -196,6 +196,7 @@ class Project:
         if not dataset.videos:
             raise AnnotatorError("the dataset holds no videos", dataset.root)
         video = video or dataset.selected or dataset.videos[0]
+        remove_stale_temporaries(dataset.root, dataset.root / STATE_DIR, dataset.mask_dir(video))
         frames = dataset.frames(video, cache_bytes)
         try:
             annotation = load_annotation(dataset, video, progress)
@@ -209,15 +210,21 @@ class Project:
     def has_recovery(self) -> bool:
         return has_recovery(self.dataset.root, self.video)
 
-    def recover(self) -> int:
-        """Replay unsaved work left by a crash; returns the frames restored."""
+    def recover(self) -> Recovery:
+        """Replay unsaved work left by a crash: what came back and what was dropped.
+
+        Whatever happens (AnnotatorError for a journal of another video shape included),
+        journalling goes on in a clean journal that holds everything unsaved.
+        """
         self.journal.close()
-        restored = recover(self.annotation, self.dataset.root, self.video)
-        self.journal = Journal(self.dataset.root, self.video, self.annotation)
-        return restored
+        try:
+            return recover(self.annotation, self.dataset.root, self.video)
+        finally:
+            self.journal = Journal(self.dataset.root, self.video, self.annotation)
+            self.journal.restart()
 
     def discard_recovery(self) -> None:
-        discard_recovery(self.dataset.root, self.video)
+        self.journal.discard()
 
     def save(self, progress: Progress | None = None) -> int:
         """Save changes in place; returns the frames written."""
