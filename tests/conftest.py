@@ -34,3 +34,19 @@ def davis_root() -> Path:
 @pytest.fixture(scope="session")
 def stcn_fixture_dir() -> Path:
     return _require(STCN_FIXTURE)
+
+
+@pytest.fixture
+def lvos_copy(tmp_path: Path, davis_root: Path) -> Path:
+    """An LVOS-layout copy of DAVIS 'soccerball' (frames hard-linked or copied)."""
+    root = tmp_path / "train"
+    for kind in ("JPEGImages", "Annotations"):
+        source = davis_root / kind / "480p" / "soccerball"
+        target = root / kind / "soccerball"
+        target.mkdir(parents=True)
+        for file in source.iterdir():
+            try:
+                os.link(file, target / file.name)
+            except OSError:
+                (target / file.name).write_bytes(file.read_bytes())
+    return root

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,22 +19,6 @@ from annotator.errors import AnnotatorError
 from annotator.formats.masks import read_label_map
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def lvos_copy(tmp_path: Path, davis_root: Path) -> Path:
-    """An LVOS-layout copy of DAVIS 'soccerball' (frames hard-linked or copied)."""
-    root = tmp_path / "train"
-    for kind in ("JPEGImages", "Annotations"):
-        source = davis_root / kind / "480p" / "soccerball"
-        target = root / kind / "soccerball"
-        target.mkdir(parents=True)
-        for file in source.iterdir():
-            try:
-                os.link(file, target / file.name)
-            except OSError:
-                (target / file.name).write_bytes(file.read_bytes())
-    return root
 
 
 def _stroke(y: int) -> np.ndarray:
