@@ -161,21 +161,6 @@ def test_offline_says_so_in_one_line_and_where_to_put_the_file(folder, monkeypat
     assert "offline" in err and str(folder / "sam_vit_b_01ec64.pth") in err
 
 
-def test_stcn_checkpoint_is_recognised_and_recorded(stcn_fixture_dir, tmp_path):
-    import json
-
-    keys = json.loads((stcn_fixture_dir / "state_dict_keys.json").read_text())
-    # the official key set with one-element tensors: identification reads names only
-    state = {name: torch.zeros(1) for name, _, _ in keys}
-    path = tmp_path / "stcn.pth"
-    torch.save(state, path)
-    added = add_weights(path)
-    assert added.name == "stcn" and added.official is None
-    assert find_weights("stcn") == path.resolve()
-    with pytest.raises(AnnotatorError, match="holds stcn"):
-        add_weights(path, "vit_b")
-
-
 def test_weights_without_a_known_sum_are_never_downloaded(folder, monkeypatch, capsys):
     def no_network(*args, **kwargs):
         raise AssertionError("nothing may be fetched")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from annotator.engine.device import describe_device, pick_device
+from annotator.engine.fallback import load_or_fall_back
 from annotator.engine.protocols import Propagator
 from annotator.engine.weights import find_weights
 from annotator.errors import AnnotatorError
@@ -41,6 +42,12 @@ def make_propagator(
     if engine == "classic" or path is None:
         description = f"classic propagator (no learned weights, CPU); {HOW_TO_GET_STCN}"
         return ClassicPropagator(), description
+    if engine == "auto" and weights is None:  # found, yet failing: classic, with a warning
+        return load_or_fall_back(
+            lambda: _stcn(path, device, top_k, mem_every, memory_frames),
+            lambda: make_propagator("classic"),
+            "the STCN checkpoint of the weights folder",
+        )
     return _stcn(path, device, top_k, mem_every, memory_frames)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from annotator.engine.device import describe_device, pick_device
+from annotator.engine.fallback import load_or_fall_back
 from annotator.engine.protocols import ClickPrediction
 from annotator.engine.weights import SAM_PREFERENCE_CPU, SAM_PREFERENCE_GPU, find_weights
 from annotator.engine.weights_load import load_sam_checkpoint
@@ -97,5 +98,15 @@ def make_click_segmenter(
             "classic segmenter (no SAM weights found: run `vos-annotator weights download "
             "vit_t` or `vos-annotator weights add FILE`)"
         )
+    if engine == "auto" and weights is None:  # found, yet failing: classic, with a warning
+        return load_or_fall_back(
+            lambda: _sam(path, device),
+            lambda: make_click_segmenter("classic"),
+            "the SAM checkpoint of the weights folder",
+        )
+    return _sam(path, device)
+
+
+def _sam(path: Path, device: str | None) -> tuple[SamClickSegmenter, str]:
     segmenter = load_sam_segmenter(path, device)
     return segmenter, f"{segmenter.name} on {describe_device(segmenter.device)} ({path.name})"

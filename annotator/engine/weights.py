@@ -15,6 +15,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -95,21 +96,38 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def read_registry() -> dict[str, dict]:
+def read_registry() -> dict[str, dict[str, Any]]:
     """name -> {'path', 'size', 'sha256'} of files added in place; {} when there is none."""
     path = weights_dir() / REGISTRY_FILE
     if not path.exists():
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise AnnotatorError(f"the weights registry cannot be read ({exc})", path) from exc
+    except (OSError, ValueError) as exc:  # ValueError: JSON and UTF-8 errors
+        raise AnnotatorError(f"the weights registry cannot be read ({exc}); fix or delete it",
+                             path) from exc
     if not isinstance(data, dict):
-        raise AnnotatorError("the weights registry is not a JSON object", path)
+        raise AnnotatorError("the weights registry is not a JSON object; fix or delete it", path)
+    for name, entry in data.items():
+        if not _is_entry(entry):
+            raise AnnotatorError(
+                f"entry {name!r} of the weights registry is not "
+                '{"path": text, "size": whole number, "sha256": text}; fix or delete the file',
+                path,
+            )
     return data
 
 
-def write_registry(entries: dict[str, dict]) -> None:
+def _is_entry(entry: object) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("path"), str)
+        and type(entry.get("size")) is int
+        and isinstance(entry.get("sha256"), str)
+    )
+
+
+def write_registry(entries: dict[str, dict[str, Any]]) -> None:
     folder = weights_dir()
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / REGISTRY_FILE, json.dumps(entries, indent=2, sort_keys=True) + "\n")

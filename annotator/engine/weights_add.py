@@ -1,11 +1,21 @@
-"""`weights add`: check a checkpoint a person already has, then register or copy it."""
+"""`weights add`: check a checkpoint a person already has, then register or copy it.
+
+The check is the loading `segment` and `propagate` do, strict on tensor names and shapes (SAM
+is built on the meta device for it, so nothing big is allocated): a file that would not load
+is refused with the names of the tensors at fault, and nothing is registered.
+"""
 
 from __future__ import annotations
 
 import shutil
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
+from annotator.engine.stcn_loader import load_stcn
 from annotator.engine.weights import (
     KNOWN,
     canonical_name,
@@ -16,8 +26,8 @@ from annotator.engine.weights import (
 )
 from annotator.engine.weights_load import read_state_dict
 from annotator.errors import AnnotatorError
-from annotator.formats.atomic import atomic_open
-from models.sam.variants import UnknownLayout, detect_variant
+from annotator.formats.atomic import atomic_open, remove_stale_temporaries
+from models.sam.variants import UnknownLayout, detect_variant, load_sam
 
 _STCN_PREFIXES = ("key_encoder.", "value_encoder.", "key_proj.", "key_comp.", "decoder.")
 
@@ -30,9 +40,8 @@ class AddedWeights:
     official: bool | None  # matches the published sum; None when no sum is published
 
 
-def identify(path: Path) -> str:
-    """Which known weights a checkpoint holds, from its tensors: a SAM variant or 'stcn'."""
-    state = read_state_dict(path)
+def identify(path: Path, state: Mapping[str, torch.Tensor]) -> str:
+    """Which known weights the tensors `state` of `path` hold: a SAM variant or 'stcn'."""
     try:
         return detect_variant(state)
     except UnknownLayout as sam_problem:
@@ -44,17 +53,33 @@ def identify(path: Path) -> str:
                              path) from sam_problem
 
 
+def check_loads(path: Path, key: str, state: Mapping[str, torch.Tensor]) -> None:
+    """Load the checkpoint as `segment` / `propagate` will; AnnotatorError when it would fail."""
+    if KNOWN[key].kind == "stcn":
+        load_stcn(path)
+        return
+    try:
+        with torch.device("meta"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "copying into a meta parameter is a no-op"
+            load_sam(state)
+    except UnknownLayout as exc:
+        raise AnnotatorError(f"not a loadable SAM checkpoint: {exc}", path) from exc
+
+
 def add_weights(path: str | Path, name: str | None = None, copy: bool = False) -> AddedWeights:
-    """Verify `path` holds the weights it claims (or identify them) and register it.
+    """Verify `path` holds the weights it claims (or identify them), that they load, and
+    register it.
 
     With `copy`, the file is copied into the weights folder under its usual name; otherwise
     the registry records where it is, with its size and SHA-256 sum.
     """
     path = Path(path).expanduser().resolve()
-    found = identify(path)
+    state = read_state_dict(path)
+    found = identify(path, state)
     key = canonical_name(name) if name else found
     if key != found:
         raise AnnotatorError(f"this checkpoint holds {found}, not {key}", path)
+    check_loads(path, key, state)
     known = KNOWN[key]
     digest = sha256_of(path)
     official = None if known.sha256 is None else digest == known.sha256
@@ -62,6 +87,7 @@ def add_weights(path: str | Path, name: str | None = None, copy: bool = False) -
     entries = read_registry()
     if copy:
         target = weights_dir() / known.filename
+        remove_stale_temporaries(target.parent)
         if target.resolve() != path:
             with open(path, "rb") as source, atomic_open(target, "wb") as out:
                 shutil.copyfileobj(source, out, 1 << 20)

@@ -1,0 +1,26 @@
+"""The 'auto' engine choice when the checkpoint it found cannot be loaded: the weights-free
+engine instead, with a warning, rather than a failure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from annotator.errors import AnnotatorError
+
+Engine = TypeVar("Engine")
+
+
+def load_or_fall_back(
+    load: Callable[[], tuple[Engine, str]],
+    fall_back: Callable[[], tuple[Engine, str]],
+    what: str,
+) -> tuple[Engine, str]:
+    """`load()`, or when it fails with AnnotatorError (a registered checkpoint that is damaged,
+    replaced or of the wrong layout; an unreadable registry) `fall_back()`, whose description
+    then starts with a warning naming `what` failed and why."""
+    try:
+        return load()
+    except AnnotatorError as exc:
+        engine, description = fall_back()
+        return engine, f"WARNING: {what} could not be loaded ({exc}); using the {description}"
