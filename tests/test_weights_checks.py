@@ -124,7 +124,8 @@ def test_auto_falls_back_when_the_registered_stcn_does_not_load(stcn_fixture_dir
     _register_as_is(folder, "stcn", broken)
     propagator, description = make_propagator("auto")
     assert isinstance(propagator, ClassicPropagator)
-    assert description.startswith("WARNING") and str(broken) in description
+    assert description.startswith("classic") and "WARNING" in description
+    assert str(broken) in description
     with pytest.raises(AnnotatorError, match="decoder.pred.weight"):
         make_propagator("stcn")
 
@@ -148,7 +149,9 @@ def test_auto_falls_back_when_the_registered_sam_does_not_load(vit_t_state, tmp_
     broken = _save(state, tmp_path / "mobile_sam.pt")
     _register_as_is(folder, "vit_t", broken)
     segmenter, description = make_click_segmenter("auto", device="cpu")
-    assert segmenter.name.startswith("classic") and description.startswith("WARNING")
-    assert str(broken) in description
+    assert segmenter.name.startswith("classic") and description.startswith("classic")
+    assert f"WARNING: the SAM checkpoint of the weights folder failed to load ({broken}" in (
+        description
+    )
     with pytest.raises(AnnotatorError, match=DECODER_KEY):
         make_click_segmenter("sam", device="cpu")

@@ -94,18 +94,15 @@ def has_recovery(root: str | Path, video: str) -> bool:
     return bool(dropped) or any(r.kind in ("frame", "state") for r in records)
 
 
-def discard_recovery(root: str | Path, video: str) -> None:
-    journal_path(root, video).unlink(missing_ok=True)
-
-
 def recover(annotation: VideoAnnotation, root: str | Path, video: str) -> Recovery:
     """Replay every good record of the journal of `video` onto `annotation` (as loaded).
 
     Each frame gets its latest good record; objects, states and marks come from the latest
     state record that loads. The restored frames are dirty so the next save writes them. When
     anything was dropped a copy of the journal is kept (`Recovery.kept`). A journal started for
-    another frame count or size is refused whole with AnnotatorError, and kept the same way.
-    Callers start a clean journal afterwards (`Journal.restart`), as `Project.recover` does.
+    another frame count or size is refused whole with AnnotatorError (nothing is applied) and
+    renamed aside. After a recovery callers start a clean journal (`Journal.restart`), as
+    `Project.recover` does.
     """
     path = journal_path(root, video)
     records, dropped = read_journal(path)
@@ -114,11 +111,13 @@ def recover(annotation: VideoAnnotation, root: str | Path, video: str) -> Recove
         if record.kind == "start" and (
             record.header.get("shape") != expected or record.header.get("v") != VERSION
         ):
-            refused = _keep(path, "refused")
+            try:
+                where = f"it is kept as {_keep(path, 'refused', move=True).name}"
+            except OSError as exc:
+                where = f"it stays where it is ({exc})"
             raise AnnotatorError(
                 f"journal is for {record.header.get('shape')} (frames, height, width) in format "
-                f"{record.header.get('v')}, the video is {expected} in format {VERSION}; it is "
-                f"kept as {refused.name}",
+                f"{record.header.get('v')}, the video is {expected} in format {VERSION}; {where}",
                 path,
             )
     frames: set[int] = set()
@@ -147,7 +146,10 @@ def recover(annotation: VideoAnnotation, root: str | Path, video: str) -> Recove
     annotation.history.clear()
     annotation.notify_loaded()
     dropped.sort(key=lambda d: d.offset)
-    kept = _keep(path, "damaged") if dropped else None
+    kept = None
+    if dropped:
+        with contextlib.suppress(OSError):  # a full disk: the good records count more
+            kept = _keep(path, "damaged")
     return Recovery(path, tuple(sorted(frames)), state, tuple(dropped), recreated, kept)
 
 
@@ -232,7 +234,6 @@ class Journal:
     def __init__(self, root: str | Path, video: str, annotation: VideoAnnotation) -> None:
         self.path = journal_path(root, video)
         self.annotation = annotation
-        self._root, self._video = root, video
         self.error: OSError | None = None  # the last write failure; None once writing works
         self.set_aside: Path | None = None  # where an earlier session's journal was moved
         self._handle: BinaryIO | None = None
@@ -270,17 +271,17 @@ class Journal:
         self._state_written = now
 
     def restart(self) -> None:
-        """Start a clean journal now that holds everything unsaved (after `recover`); the file
-        found at `path` is replaced (or removed when nothing is unsaved). A failure is kept in
-        `error` and retried at the next change.
+        """Start a clean journal now that holds everything unsaved (after a `recover`): the
+        file found at `path` is replaced (removed when nothing is unsaved). A failure is kept
+        in `error` and the next change tries again.
         """
         self._close_handle()
         self._owned = True  # the caller has dealt with the earlier file
-        if not (self._frames or self.annotation.is_dirty):
-            self.reset()
-            return
         try:
-            self._start(())
+            if self._frames or self.annotation.is_dirty:
+                self._start(())
+            else:
+                self.reset()
             self.error = None
         except OSError as exc:
             self._failed(exc)
@@ -334,10 +335,9 @@ class Journal:
 
     def discard(self) -> None:
         """Delete the journal of an earlier session (the person chose not to recover it)."""
-        if not self._owned:
-            discard_recovery(self._root, self._video)
-        elif self.set_aside is not None:  # moved away at this session's first change
-            self.set_aside.unlink(missing_ok=True)
+        earlier = self.set_aside if self._owned else self.path  # set aside at a first change
+        if earlier is not None:
+            earlier.unlink(missing_ok=True)
         self.set_aside = None
 
     def close(self) -> None:

@@ -213,15 +213,20 @@ class Project:
     def recover(self) -> Recovery:
         """Replay unsaved work left by a crash: what came back and what was dropped.
 
-        Whatever happens (AnnotatorError for a journal of another video shape included),
-        journalling goes on in a clean journal that holds everything unsaved.
+        Journalling goes on whatever happens: after a recovery in a clean journal that holds
+        everything unsaved; after AnnotatorError (a journal of another video shape, renamed
+        aside) in a new one from the next change.
         """
         self.journal.close()
+        root, video = self.dataset.root, self.video
         try:
-            return recover(self.annotation, self.dataset.root, self.video)
-        finally:
-            self.journal = Journal(self.dataset.root, self.video, self.annotation)
-            self.journal.restart()
+            result = recover(self.annotation, root, video)
+        except BaseException:
+            self.journal = Journal(root, video, self.annotation)  # never appends to that file
+            raise
+        self.journal = Journal(root, video, self.annotation)
+        self.journal.restart()
+        return result
 
     def discard_recovery(self) -> None:
         self.journal.discard()

@@ -16,11 +16,11 @@ def load_or_fall_back(
     fall_back: Callable[[], tuple[Engine, str]],
     what: str,
 ) -> tuple[Engine, str]:
-    """`load()`, or when it fails with AnnotatorError (a registered checkpoint that is damaged,
-    replaced or of the wrong layout; an unreadable registry) `fall_back()`, whose description
-    then starts with a warning naming `what` failed and why."""
+    """`load()`, or when it fails with AnnotatorError (a checkpoint that is damaged, replaced
+    or of the wrong layout) `fall_back()`, whose description then ends with a warning that
+    names `what` failed to load and why."""
     try:
         return load()
     except AnnotatorError as exc:
         engine, description = fall_back()
-        return engine, f"WARNING: {what} could not be loaded ({exc}); using the {description}"
+        return engine, f"{description}; WARNING: {what} failed to load ({exc})"
