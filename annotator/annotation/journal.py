@@ -248,7 +248,7 @@ class Journal:
             return
         try:
             if self._handle is None:
-                self._start(event.frames)
+                self._start(event.frames, sync=event.reason != "propagate")
             else:
                 self._append(event)
             self.error = None
@@ -286,21 +286,35 @@ class Journal:
         except OSError as exc:
             self._failed(exc)
 
-    def _start(self, changed: Iterable[int]) -> None:
-        """Write a new journal (start record, every unsaved frame, the state) atomically and
-        keep it open for appending."""
+    def _start(self, changed: Iterable[int], sync: bool = True) -> None:
+        """Start a new journal that holds everything unsaved (start record, every unsaved
+        frame, the state) and keep it open for appending. A file already at `path` (this
+        journal's own, after a failed write or a recovery) is replaced atomically; one of an
+        earlier session with work in it is renamed aside first."""
         if not self._owned and self._holds_work():
             self.set_aside = _keep(self.path, "unrecovered", move=True)
         self._frames |= set(changed) | self.annotation.dirty_frames
-        shape = [len(self.annotation), self.annotation.height, self.annotation.width]
-        with atomic_open(self.path, "wb") as out:
-            out.write(encode_record({"t": "start", "v": VERSION, "shape": shape}))
-            for index in sorted(self._frames):
-                self._write_frame(out, index)
-            self._write_state(out)
-        self._owned = True
-        self._handle = open(self.path, "ab")  # noqa: SIM115 - held open between changes
+        if self.path.exists():
+            with atomic_open(self.path, "wb") as out:
+                self._write_everything(out)
+            self._owned = True
+            self._handle = open(self.path, "ab")  # noqa: SIM115 - held open between changes
+        else:  # nothing to replace: a plain new file, as cheap as an append
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(self.path, "xb")  # noqa: SIM115 - held open between changes
+            self._owned = True
+            self._write_everything(self._handle)
+            self._handle.flush()
+            if sync:
+                os.fsync(self._handle.fileno())
         self._state_written = time.monotonic()
+
+    def _write_everything(self, handle: IO[bytes]) -> None:
+        shape = [len(self.annotation), self.annotation.height, self.annotation.width]
+        handle.write(encode_record({"t": "start", "v": VERSION, "shape": shape}))
+        for index in sorted(self._frames):
+            self._write_frame(handle, index)
+        self._write_state(handle)
 
     def _holds_work(self) -> bool:
         records, dropped = read_journal(self.path)
