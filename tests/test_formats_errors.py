@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from annotator.commands.convert import convert
-from annotator.commands.info import describe
 from annotator.errors import AnnotatorError
 from annotator.formats import atomic, labelme, lvos, lvvis, youtube_vos
 from annotator.formats.atomic import atomic_open, safe_join
+from annotator.formats.convert import convert
+from annotator.formats.describe import describe
 from annotator.formats.json_files import read_json, write_json
 from annotator.formats.masks import read_label_map, write_label_map
 from annotator.formats.palette import davis_palette
@@ -250,15 +250,15 @@ def test_convert_keeps_categories_and_captions_in_the_meta_files(tmp_path: Path)
     )
     out = tmp_path / "out"
     write_json(out / "train_meta.json", {"videos": {"older": {"objects": {}}}})
-    assert convert(root, out, "lvos") == ["clip"]
+    assert convert(root, out, "lvos").videos == ["clip"]
     meta = read_json(out / "train_meta.json")["videos"]
     assert meta["older"] == {"objects": {}}  # other videos of the split survive
-    assert meta["clip"]["objects"] == {
+    assert meta["clip"]["objects"] == {  # frames 00000.. become LVOS ids 00000000..
         "2": {
             "category": "cat",
-            "frame_range": {"start": "00001", "end": "00001", "frame_nums": 1},
+            "frame_range": {"start": "00000001", "end": "00000001", "frame_nums": 1},
         }
     }
     expressions = read_json(out / "train_expression_meta.json")["videos"]["clip"]
     assert expressions["expressions"] == {"0": {"exp": "a grey cat", "obj_id": "2"}}
-    assert expressions["frames"] == ["00000", "00001", "00002"]
+    assert expressions["frames"] == ["00000000", "00000001", "00000002"]

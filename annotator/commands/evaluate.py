@@ -8,10 +8,15 @@ import sys
 from pathlib import Path
 
 from annotator.errors import AnnotatorError
-from annotator.quality.evaluation import evaluate, global_table
+from annotator.formats.names import plain_name
+from annotator.quality.evaluation import evaluate, global_table, protocol_notes
 from annotator.quality.plan import (
-    davis_tracks,
-    lvos_tracks,
+    DEFAULT_SETS,
+    PROTOCOLS,
+    Plan,
+    davis2017_plan,
+    davis_sequence_list,
+    lvos_plan,
     mask_root,
     read_name_list,
     sequences_in,
@@ -24,18 +29,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="score predicted masks against ground truth (J, F, V)",
         description=(
-            "Score predicted masks against ground truth. Without --meta, every frame but the first "
-            "and the last of each GT sequence is scored (DAVIS); with an LVOS meta file, every 5th "
-            "frame of each object's frame range (LVOS)."
+            "Score predicted masks against ground truth on the frames an official toolkit "
+            "scores. --protocol davis2017 (the DAVIS 2017 semi-supervised toolkit): every "
+            "ground-truth mask but the first and the last, objects 1 .. the first mask's "
+            "highest id, sequences from ImageSets/2017/<set>.txt when the ground truth has it. "
+            "--protocol lvos (the LVOS toolkit): for each object of the LVOS meta file the ids "
+            "range(start, end, 5) of its frame_range less the first, named {id:08d}.png; "
+            "means over seen and unseen videos as the toolkit takes them. Where a toolkit "
+            "would slip on the files (see docs/FORMATS.md) the figures follow its rule and the "
+            "notes say what the toolkit would print instead."
         ),
     )
     parser.add_argument("--gt", required=True, type=Path, help="GT masks: <dir>/<seq>/<frame>.png "
                         "or a dataset root with Annotations/ (or Annotations/480p/)")
     parser.add_argument("--pred", required=True, type=Path, help="predicted masks, same layout")
-    parser.add_argument("--meta", type=Path, help="LVOS <split>_meta.json with frame ranges")
-    parser.add_argument("--unseen", type=Path, help="list of unseen sequences, one a line")
-    parser.add_argument("--csv", type=Path, help="folder for the two CSV result files")
-    parser.add_argument("--set", default="val", help="set name in the CSV names (default val)")
+    parser.add_argument(
+        "--protocol", choices=PROTOCOLS,
+        help="whose frame choice: davis2017 or lvos (default: lvos with --meta, else davis2017)",
+    )
+    parser.add_argument("--meta", type=Path, help="LVOS <set>_meta.json with frame ranges "
+                        "(default for lvos: <set>_meta.json in the --gt dataset root)")
+    parser.add_argument("--unseen", type=Path, help="lvos: unseen videos, one a line")
+    parser.add_argument("--csv", type=Path, help="folder for the two CSV result files and "
+                        "their notes")
+    parser.add_argument("--set", help="set name in the CSV names and the lists (default: val "
+                        "for davis2017, valid for lvos)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="worker processes (default: one per core)")
     parser.set_defaults(run=run)
@@ -47,21 +65,33 @@ def _progress(done: int, total: int) -> None:
         print(f"\rscoring frames: {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
+def _plan(args: argparse.Namespace, protocol: str, set_name: str, gt_root: Path) -> Plan:
+    if protocol == "lvos":
+        meta = args.meta or args.gt / f"{set_name}_meta.json"
+        if not meta.is_file():
+            raise AnnotatorError("no LVOS meta file here; give one with --meta", meta)
+        return lvos_plan(meta, gt_root)
+    listed = davis_sequence_list(args.gt, set_name)
+    return davis2017_plan(gt_root, listed if listed is not None else sequences_in(gt_root))
+
+
 def run(args: argparse.Namespace) -> int:
+    protocol = args.protocol or ("lvos" if args.meta is not None else "davis2017")
+    set_name = plain_name(args.set or DEFAULT_SETS[protocol], "set")
     gt_root = mask_root(args.gt)
     pred_root = mask_root(args.pred)
-    if args.meta is not None:
-        tracks = lvos_tracks(args.meta, gt_root)
-    else:
-        tracks = davis_tracks(gt_root, sequences_in(gt_root))
-    for sequence in sorted({t.sequence for t in tracks}):
+    plan = _plan(args, protocol, set_name, gt_root)
+    for sequence in sorted({t.sequence for t in plan.tracks}):
         if not (pred_root / sequence).is_dir():
             raise AnnotatorError(f"no predictions for sequence {sequence!r}", pred_root / sequence)
     unseen = read_name_list(args.unseen) if args.unseen is not None else None
-    results = evaluate(tracks, gt_root, pred_root, jobs=args.jobs, progress=_progress)
-    row = global_table(results, unseen)
-    print(format_table(results, row))
+    evaluation = evaluate(plan.tracks, gt_root, pred_root, jobs=args.jobs, progress=_progress)
+    row = global_table(evaluation.results, protocol, unseen)
+    notes = plan.notes + protocol_notes(protocol, evaluation, unseen)
+    print(format_table(evaluation.results, row))
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     if args.csv is not None:
-        for path in write_csvs(args.csv, args.set, results, row):
+        for path in write_csvs(args.csv, set_name, evaluation.results, row, notes):
             print(f"wrote {path}")
     return 0

@@ -7,18 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from annotator.formats import lvos
-from annotator.formats.frame_ranges import RangeTracker
-from annotator.formats.reader import read_video
-from annotator.formats.video_labels import object_presence
-from annotator.video.dataset import Dataset, open_dataset
+from annotator.formats.describe import describe
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "info",
         help="describe a dataset, frame folder or video file",
-        description="Print the layout, videos, frame counts, objects and object frame ranges.",
+        description="Print the layout, videos, frame counts, objects and object frame ranges "
+        "(start and end frame of each object, frame_nums as the LVOS meta records it).",
     )
     parser.add_argument("path", type=Path, help="dataset root, folder of frames or video file")
     parser.add_argument("--split", help="split to describe when PATH holds several")
@@ -33,74 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def describe(
-    path: Path, split: str | None = None, videos: list[str] | None = None, quick: bool = False
-) -> dict:
-    """What `path` holds, as plain data (reads every mask of the chosen videos unless `quick`
-    and the meta JSON describes the video)."""
-    dataset = open_dataset(path, split=split)
-    meta = _meta_videos(dataset) if quick else {}
-    report: dict[str, Any] = {
-        "path": str(path),
-        "layout": dataset.layout,
-        "root": str(dataset.root),
-        "split": dataset.split,
-        "videos": {},
-    }
-    for name in videos or dataset.videos:
-        if name in meta:
-            report["videos"][name] = _from_meta(dataset, name, meta[name])
-        else:
-            report["videos"][name] = _from_masks(dataset, name)
-    return report
-
-
-def _meta_videos(dataset: Dataset) -> dict[str, Any]:
-    path = lvos.find_meta(dataset.root, dataset.split)
-    if dataset.layout == "lvvis" or path is None:
-        return {}
-    return lvos.read_meta(path)
-
-
-def _from_meta(dataset: Dataset, name: str, entry: dict[str, Any]) -> dict[str, Any]:
-    with dataset.frames(name, cache_bytes=0) as frames:
-        count, size = len(frames), list(frames.size)
-    objects = {
-        str(key): {
-            "category": str(details.get("category", "")),
-            **({"frame_range": details["frame_range"]} if "frame_range" in details else {}),
-        }
-        for key, details in sorted(entry.get("objects", {}).items(), key=lambda kv: int(kv[0]))
-    }
-    return {
-        "frames": count,
-        "size": size,
-        "annotated_frames": len(dataset.mask_paths(name)),
-        "objects": objects,
-    }
-
-
-def _from_masks(dataset: Dataset, name: str) -> dict[str, Any]:
-    video = read_video(dataset, name)
-    tracker = RangeTracker(video.frame_names)
-    for frame in video.annotated():
-        tracker.add(frame, object_presence(video.labels[frame]))
-    objects = {}
-    for object_id in sorted(set(tracker.object_ids) | set(video.objects)):
-        info = video.objects.get(object_id)
-        entry: dict[str, Any] = {"category": info.category if info else ""}
-        if object_id in tracker.first:
-            entry["frame_range"] = tracker.frame_range(object_id)
-        objects[str(object_id)] = entry
-    return {
-        "frames": len(video.frame_names),
-        "size": [video.height, video.width],
-        "annotated_frames": len(tracker.annotated),
-        "objects": objects,
-    }
-
-
-def _print_text(report: dict) -> None:
+def _print_text(report: dict[str, Any]) -> None:
     print(f"{report['path']}: {report['layout']} layout", end="")
     print(f", split {report['split']}" if report["split"] else "", end="")
     print(f", {len(report['videos'])} video(s)")
@@ -114,7 +44,7 @@ def _print_text(report: dict) -> None:
             label = f" ({entry['category']})" if entry["category"] else ""
             span = entry.get("frame_range")
             where = (
-                f"frames {span['start']}..{span['end']}, {span['frame_nums']} annotated"
+                f"frames {span['start']}..{span['end']}, frame_nums {span['frame_nums']}"
                 if span
                 else "no pixels"
             )

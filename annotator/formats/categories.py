@@ -3,6 +3,10 @@
 A categories file is either JSON (a list of ``{"id", "name", "partition"?}``, or an object
 with such a ``"categories"`` list, e.g. an LV-VIS instances file) or plain text with one name
 per line (ids 1, 2, ... in order; blank lines and ``#`` comments skipped).
+
+LV-VIS gives every category a ``partition``: 0 and 1 are its base categories, 2 and 3 its
+novel ones, and its loader needs the key. A category without one is written with
+`DEFAULT_PARTITION` (0, base).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from annotator.errors import AnnotatorError
 from annotator.formats.json_files import read_json
 
 UNNAMED = "object"
+DEFAULT_PARTITION = 0  # LV-VIS: 0, 1 base; 2, 3 novel
 
 
 @dataclass
@@ -24,10 +29,8 @@ class Category:
     partition: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"id": self.id, "name": self.name}
-        if self.partition is not None:
-            entry["partition"] = self.partition
-        return entry
+        partition = DEFAULT_PARTITION if self.partition is None else self.partition
+        return {"id": self.id, "name": self.name, "partition": partition}
 
 
 @dataclass

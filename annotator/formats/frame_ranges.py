@@ -1,9 +1,34 @@
-"""Per-object frame ranges as the LVOS meta JSON records them."""
+"""Per-object frame ranges as the LVOS meta JSON records them and the LVOS toolkit reads them.
+
+The toolkit takes ``start`` and ``end`` as numbers, walks the ids ``range(start, end, 5)`` and
+sizes each object's score array as ``frame_nums - 2`` (the first walked id is skipped, ``end``
+is never walked). So ``frame_nums`` is written as the number of ids it walks plus one for
+``end``: with LVOS ids (step 5) that is the number of stored frames from ``start`` to ``end``.
+Frame names that are not LVOS ids cannot be opened by the toolkit; for them ``frame_nums`` is
+the number of stored frames from ``start`` to ``end``.
+"""
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Sequence
+from typing import Any
+
+from annotator.formats.frame_ids import lvos_id
+
+TOOLKIT_STRIDE = 5  # the LVOS toolkit walks every 5th id
+
+
+def toolkit_walk(start: int, end: int) -> range:
+    """The ids the LVOS toolkit visits for a range (the first is not scored)."""
+    return range(start, end, TOOLKIT_STRIDE)
+
+
+def frame_nums(frame_names: Sequence[str], first: int, last: int) -> int:
+    """``frame_nums`` of an object on frames `first`..`last` (positions in `frame_names`)."""
+    start, end = lvos_id(frame_names[first]), lvos_id(frame_names[last])
+    if start is not None and end is not None:
+        return len(toolkit_walk(start, end)) + 1
+    return last - first + 1
 
 
 class RangeTracker:
@@ -14,6 +39,7 @@ class RangeTracker:
         self._positions = {name: i for i, name in enumerate(self.frame_names)}
         self.first: dict[int, int] = {}
         self.last: dict[int, int] = {}
+        self.present: dict[int, list[int]] = {}  # object id -> positions of frames with it
         self.annotated: list[int] = []
 
     def add(self, name: str, object_ids: Iterable[int]) -> None:
@@ -25,16 +51,16 @@ class RangeTracker:
         for object_id in object_ids:
             self.first.setdefault(int(object_id), index)
             self.last[int(object_id)] = index
+            self.present.setdefault(int(object_id), []).append(index)
 
-    def frame_range(self, object_id: int) -> dict[str, object]:
-        """{start, end, frame_nums}: first and last frame with the object (frame names, both
-        included) and how many annotated frames lie between them, ends included."""
+    def frame_range(self, object_id: int) -> dict[str, Any]:
+        """{start, end, frame_nums}: the first and last frame with the object (frame names,
+        both included) and ``frame_nums`` as the module docstring defines it."""
         start, end = self.first[object_id], self.last[object_id]
-        count = bisect.bisect_right(self.annotated, end) - bisect.bisect_left(self.annotated, start)
         return {
             "start": self.frame_names[start],
             "end": self.frame_names[end],
-            "frame_nums": count,
+            "frame_nums": frame_nums(self.frame_names, start, end),
         }
 
     @property

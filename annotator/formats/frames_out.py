@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image
@@ -16,39 +17,47 @@ from annotator.video.folder import FolderSource
 JPEG_QUALITY = 95
 
 
-def write_frames(dataset: Dataset, video: str, folder: Path) -> list[str]:
-    """Place every frame of `video` in `folder`; returns the frame file names, in order.
+def write_frames(dataset: Dataset, video: str, folder: Path, names: Sequence[str]) -> list[str]:
+    """Place every frame of `video` in `folder`, frame i named ``names[i]``; returns the file
+    names written, in order.
 
-    Frames from a folder keep their files (hard links where the file system allows, else
-    copies); frames from a video file are written as JPEGs named after their frame names.
+    Frames from a folder keep their files and suffixes (hard links where the file system
+    allows, else copies; a frame that is a symbolic link is always copied, so the output holds
+    plain files); frames from a video file are written as JPEGs.
     """
     with dataset.frames(video, cache_bytes=0) as frames:
-        if isinstance(frames, FolderSource):
-            for source in frames.files:
-                _link_or_copy(source, safe_join(folder, source.name))
-            return [p.name for p in frames.files]
-        names = []
-        for index, name in enumerate(frames.names):
-            target = safe_join(folder, f"{name}.jpg")
-            with atomic_open(target, "wb") as handle:
-                Image.fromarray(frames[index]).save(handle, format="JPEG", quality=JPEG_QUALITY)
-            names.append(target.name)
-        return names
+        if len(names) != len(frames):
+            raise ValueError(f"{len(frames)} frames but {len(names)} names")
+        written = []
+        for index, name in enumerate(names):
+            if isinstance(frames, FolderSource):
+                source = frames.files[index]
+                target = safe_join(folder, name + source.suffix)
+                _link_or_copy(source, target)
+            else:
+                target = safe_join(folder, f"{name}.jpg")
+                with atomic_open(target, "wb") as handle:
+                    Image.fromarray(frames[index]).save(handle, format="JPEG", quality=JPEG_QUALITY)
+            written.append(target.name)
+        return written
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
-    """Hard-link `source` as `target` (a copy where links fail); an old `target` is replaced
-    only once the new one is complete."""
+    """Hard-link `source` as `target` (a copy where links fail or `source` is a symbolic link);
+    an old `target` is replaced only once the new one is complete."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists() and os.path.samefile(source, target):
+    if target.exists() and not target.is_symlink() and os.path.samefile(source, target):
         return
-    link = target.with_name(f".{target.name}.link.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        link.unlink()
-    try:
-        os.link(source, link)
-    except OSError:
-        with atomic_open(target, "wb") as handle, open(source, "rb") as original:
-            shutil.copyfileobj(original, handle)
-    else:
-        os.replace(link, target)
+    if not source.is_symlink():
+        link = target.with_name(f".{target.name}.link.tmp")
+        with contextlib.suppress(FileNotFoundError):
+            link.unlink()
+        try:
+            os.link(source, link, follow_symlinks=False)
+        except OSError:
+            pass
+        else:
+            os.replace(link, target)
+            return
+    with atomic_open(target, "wb") as handle, open(source, "rb") as original:
+        shutil.copyfileobj(original, handle)

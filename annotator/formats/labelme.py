@@ -1,22 +1,26 @@
-"""labelme JSON, one file per frame beside its image.
+"""labelme JSON, one file per frame beside its image, exact in labelme's own rasteriser.
 
-Export: each object becomes polygon shapes with ``group_id`` = object id and ``label`` = its
-category (or ``object``), ``imageData`` null. labelme polygons have no holes, so an object is
-written as an ordered list of polygons that are filled in turn: a shape whose ``description``
-is ``hole`` clears the pixels it encloses, any other sets them. The list is built by
-simulating that fill with the same rasteriser the importer uses, so re-import restores the mask
-exactly (outer outline, then its holes, then islands inside holes, ...). An object whose
-outline cannot be expressed that way in a few rounds is written as one labelme ``mask`` shape.
+Export: each object is one labelme instance: its shapes carry ``group_id`` = object id and
+``label`` = its category (or ``object``); void (255) is written with labelme's ignore label
+``__ignore__``; ``imageData`` is null. Every 8-connected piece of an object whose outline,
+filled as labelme fills a polygon (see `labelme_raster`), gives exactly its pixels becomes a
+polygon; the rest of the object (pieces with holes, hair-thin parts) becomes one ``mask``
+shape, a base64 PNG of the box it covers. Objects never overlap, so labelme's label map of the
+file equals the frame's label map.
 
-Import: polygon, rectangle, circle and mask shapes (labelme 5.3+) become label maps; shapes
-are grouped by ``group_id`` (or, without one, by label); objects overlapping each other are
-painted in file order. Lines and points carry no area and are skipped.
+Import: shapes are painted in file order by labelme's rules (`labelme_raster`), the later
+shape winning where shapes overlap, as labelme's ``shapes_to_label`` does. A shape belongs to
+the object given by its ``group_id`` (1..254), else to one object per label (kept from frame
+to frame); ``__ignore__`` shapes are void (255). Lines and points carry no area and are
+skipped. Files written by earlier versions of this tool mark hole polygons with
+``description: "hole"``: such a shape clears its object's pixels instead of adding to them.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,47 +31,42 @@ from PIL import Image
 from annotator.errors import AnnotatorError
 from annotator.formats.categories import UNNAMED
 from annotator.formats.json_files import expect, read_json, write_json
+from annotator.formats.labelme_raster import ShapeError, polygon_pixels, shape_pixels
+from annotator.formats.masks import VOID
 from annotator.formats.video_labels import LazyLabels, ObjectMeta, VideoLabels, object_presence
 
 LABELME_VERSION = "5.5.0"
-HOLE = "hole"
-_MAX_ROUNDS = 8
-
-Polygon = np.ndarray  # (N, 2) int32 x, y
+IGNORE_LABEL = "__ignore__"  # labelme's examples map this label to "ignored" pixels
+HOLE = "hole"  # description of hole polygons in files from earlier versions of this tool
 
 
-def _fill(canvas: np.ndarray, polygon: Polygon, value: int) -> None:
-    cv2.fillPoly(canvas, [polygon.reshape(-1, 1, 2).astype(np.int32)], value)
-
-
-def _outlines(region: np.ndarray) -> list[Polygon]:
+def _component_outline(piece: np.ndarray) -> list[list[float]]:
+    """The outline of one 8-connected piece (pixel centres), at least three points."""
     contours, _ = cv2.findContours(
-        region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+        piece.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
     )
-    return [c.reshape(-1, 2) for c in contours]
-
-
-def mask_to_polygons(mask: np.ndarray) -> list[tuple[Polygon, bool]] | None:
-    """Polygons (points, is_hole) that, filled in order, give `mask` exactly; None if not found."""
-    drawn = np.zeros(mask.shape, np.uint8)
-    target = mask.astype(np.uint8)
-    shapes: list[tuple[Polygon, bool]] = []
-    for _ in range(_MAX_ROUNDS):
-        for value, is_hole in ((1, False), (0, True)):
-            region = (target == 1) & (drawn == 0) if value else (target == 0) & (drawn == 1)
-            for polygon in _outlines(region):
-                _fill(drawn, polygon, value)
-                shapes.append((polygon, is_hole))
-        if np.array_equal(drawn, target):
-            return shapes
-    return None
-
-
-def _points(polygon: Polygon) -> list[list[float]]:
-    points = [[float(x), float(y)] for x, y in polygon]
-    while len(points) < 3:  # labelme wants three points; repeats fill the same pixels
+    points = [[float(x), float(y)] for x, y in max(contours, key=len).reshape(-1, 2)]
+    while len(points) < 3:  # labelme wants three points; repeats draw the same pixels
         points.append(list(points[-1]))
     return points
+
+
+def object_shapes(mask: np.ndarray) -> Iterator[dict[str, Any]]:
+    """Polygon and mask shapes (``shape_type``, ``points``, ``mask``) that labelme paints
+    as exactly the pixels of `mask`."""
+    count, pieces, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
+    rest = np.zeros(mask.shape, dtype=bool)
+    for index in range(1, count):
+        x, y, w, h = (int(v) for v in stats[index, :4])
+        piece = pieces[y : y + h, x : x + w] == index
+        outline = _component_outline(piece)
+        if np.array_equal(polygon_pixels(outline, piece.shape), piece):
+            points = [[px + x, py + y] for px, py in outline]
+            yield {"shape_type": "polygon", "points": points, "mask": None}
+        else:
+            rest[y : y + h, x : x + w] |= piece
+    if rest.any():
+        yield _mask_shape(rest)
 
 
 def _mask_shape(mask: np.ndarray) -> dict[str, Any]:
@@ -87,32 +86,20 @@ def frame_document(
 ) -> dict[str, Any]:
     """The labelme JSON of one frame."""
     shapes: list[dict[str, Any]] = []
-    for object_id in object_presence(labels).tolist():
+    ids = object_presence(labels).tolist() + ([VOID] if (labels == VOID).any() else [])
+    for object_id in ids:
         info = objects.get(object_id)
-        label = (info.category if info else "") or UNNAMED
-        mask = labels == object_id
-        polygons = mask_to_polygons(mask)
-        pieces = (
-            [_mask_shape(mask)]
-            if polygons is None
-            else [
-                {
-                    "shape_type": "polygon",
-                    "points": _points(p),
-                    "mask": None,
-                    "description": HOLE if hole else "",
-                }
-                for p, hole in polygons
-            ]
-        )
-        for piece in pieces:
+        label = IGNORE_LABEL if object_id == VOID else (info.category if info else "") or UNNAMED
+        for shape in object_shapes(labels == object_id):
             shapes.append(
                 {
                     "label": label,
-                    "group_id": object_id,
+                    "points": shape["points"],
+                    "group_id": None if object_id == VOID else object_id,
+                    "description": "",
+                    "shape_type": shape["shape_type"],
                     "flags": {},
-                    "description": piece.pop("description", ""),
-                    **piece,
+                    "mask": shape["mask"],
                 }
             )
     height, width = labels.shape
@@ -133,56 +120,9 @@ def write_frame(
     write_json(path, frame_document(labels, objects, image_path), indent=1)
 
 
-def _shape_mask(shape: dict[str, Any], size: tuple[int, int], path: Path) -> np.ndarray | None:
-    kind = shape.get("shape_type") or "polygon"
+def _file_size(data: dict[str, Any], size: tuple[int, int] | None, path: Path) -> tuple[int, int]:
     try:
-        points = np.asarray(shape.get("points") or [], dtype=np.float64).reshape(-1, 2)
-    except (TypeError, ValueError) as exc:
-        raise AnnotatorError(f"shape {shape.get('label')!r}: bad points ({exc})", path) from exc
-    canvas = np.zeros(size, np.uint8)
-    if kind == "polygon" and len(points) >= 1:
-        _fill(canvas, np.rint(points), 1)
-    elif kind == "rectangle" and len(points) == 2:
-        (x0, y0), (x1, y1) = np.rint(points.min(axis=0)), np.rint(points.max(axis=0))
-        canvas[int(max(y0, 0)) : int(y1) + 1, int(max(x0, 0)) : int(x1) + 1] = 1
-    elif kind == "circle" and len(points) == 2:
-        centre = np.rint(points[0]).astype(int)
-        radius = int(round(float(np.hypot(*(points[1] - points[0])))))
-        cv2.circle(canvas, (int(centre[0]), int(centre[1])), radius, 1, thickness=-1)
-    elif kind == "mask" and shape.get("mask") and len(points) >= 1:
-        try:
-            with Image.open(io.BytesIO(base64.b64decode(shape["mask"]))) as image:
-                piece = np.asarray(image.convert("L")) > 0
-        except (OSError, ValueError) as exc:
-            raise AnnotatorError(
-                f"shape {shape.get('label')!r}: unreadable mask ({exc})", path
-            ) from exc
-        x0, y0 = (int(v) for v in np.rint(points[0]))
-        h = min(piece.shape[0], size[0] - y0)
-        w = min(piece.shape[1], size[1] - x0)
-        if h > 0 and w > 0 and x0 >= 0 and y0 >= 0:
-            canvas[y0 : y0 + h, x0 : x0 + w] = piece[:h, :w]
-    else:
-        return None
-    return canvas.astype(bool)
-
-
-def read_frame(
-    path: Path, size: tuple[int, int] | None = None, label_ids: dict[str, int] | None = None
-) -> tuple[np.ndarray, dict[int, ObjectMeta]]:
-    """Label map and objects of one labelme JSON; `size` (height, width) is checked.
-
-    Shapes without a usable ``group_id`` are one object per label; pass the same `label_ids`
-    dict for every frame of a video so that a label keeps its id from frame to frame.
-    """
-    data = read_json(path)
-    expect(
-        isinstance(data, dict) and isinstance(data.get("shapes"), list),
-        path,
-        'expected a labelme object with a "shapes" list',
-    )
-    try:
-        file_size = (int(data["imageHeight"]), int(data["imageWidth"]))
+        file_size: tuple[int, int] | None = (int(data["imageHeight"]), int(data["imageWidth"]))
     except (KeyError, TypeError, ValueError):
         file_size = None
     if size is not None and file_size is not None and file_size != tuple(size):
@@ -191,52 +131,74 @@ def read_frame(
             f"is {size[1]}x{size[0]}",
             path,
         )
-    size = size or file_size
-    if size is None:
+    chosen = size or file_size
+    if chosen is None:
         raise AnnotatorError("imageHeight and imageWidth are missing", path)
-    groups: dict[Any, np.ndarray] = {}
-    group_labels: dict[Any, str] = {}
-    for shape in data["shapes"]:
-        expect(isinstance(shape, dict), path, "every shape must be an object")
-        group_id = shape.get("group_id")
-        key = (
-            ("id", group_id)
-            if isinstance(group_id, int) and 1 <= group_id <= 254
-            else ("label", str(shape.get("label", "")))
-        )
-        mask = _shape_mask(shape, size, path)
-        if mask is None:
-            continue
-        canvas = groups.setdefault(key, np.zeros(size, bool))
-        canvas[mask] = shape.get("description") != HOLE
-        group_labels.setdefault(key, str(shape.get("label", "")))
-    return _compose(groups, group_labels, size, path, {} if label_ids is None else label_ids)
+    return (int(chosen[0]), int(chosen[1]))
 
 
-def _compose(
-    groups: dict[Any, np.ndarray],
-    names: dict[Any, str],
-    size: tuple[int, int],
-    path: Path,
-    label_ids: dict[str, int],
+def _object_of(
+    shape: dict[str, Any], label_ids: dict[str, int], taken: set[int], path: Path
+) -> int:
+    """The object id a shape paints: its group id, void for the ignore label, else its
+    label's id (a new one, not `taken` by group ids, for a label seen first)."""
+    label = str(shape.get("label", ""))
+    group_id = shape.get("group_id")
+    if label == IGNORE_LABEL:
+        return VOID
+    if isinstance(group_id, int) and not isinstance(group_id, bool) and 1 <= group_id <= 254:
+        return group_id
+    object_id = label_ids.get(label)
+    if object_id is None:
+        used = taken | set(label_ids.values())
+        object_id = next((i for i in range(1, 255) if i not in used), None)
+        if object_id is None:
+            raise AnnotatorError("more than 254 objects", path)
+        label_ids[label] = object_id
+    return object_id
+
+
+def read_frame(
+    path: Path, size: tuple[int, int] | None = None, label_ids: dict[str, int] | None = None
 ) -> tuple[np.ndarray, dict[int, ObjectMeta]]:
+    """Label map and objects of one labelme JSON; `size` (height, width) is checked.
+
+    Pass the same `label_ids` dict for every frame of a video so that a label without a
+    group id keeps its object id from frame to frame.
+    """
+    data = read_json(path)
+    expect(
+        isinstance(data, dict) and isinstance(data.get("shapes"), list),
+        path,
+        'expected a labelme object with a "shapes" list',
+    )
+    size = _file_size(data, size, path)
+    label_ids = {} if label_ids is None else label_ids
+    shapes = data["shapes"]
+    expect(all(isinstance(s, dict) for s in shapes), path, "every shape must be an object")
+    taken = {
+        s["group_id"]
+        for s in shapes
+        if isinstance(s.get("group_id"), int) and 1 <= s["group_id"] <= 254
+    }
     labels = np.zeros(size, np.uint8)
     objects: dict[int, ObjectMeta] = {}
-    taken = {key[1] for key in groups if key[0] == "id"}
-    for key, mask in groups.items():
-        if key[0] == "id":
-            object_id = key[1]
+    for number, shape in enumerate(shapes):
+        kind = shape.get("shape_type") or "polygon"
+        try:
+            pixels = shape_pixels(kind, shape.get("points"), size, shape.get("mask"))
+        except ShapeError as exc:
+            raise AnnotatorError(f"shape {number} ({shape.get('label')!r}): {exc}", path) from exc
+        if pixels is None:
+            continue
+        object_id = _object_of(shape, label_ids, taken, path)
+        if shape.get("description") == HOLE:
+            labels[pixels & (labels == object_id)] = 0
         else:
-            object_id = label_ids.get(key[1])
-            if object_id is None:
-                used = taken | set(label_ids.values())
-                object_id = next((i for i in range(1, 255) if i not in used), None)
-                if object_id is None:
-                    raise AnnotatorError("more than 254 objects", path)
-                label_ids[key[1]] = object_id
-        label = names[key]
-        objects[object_id] = ObjectMeta(object_id, "" if label == UNNAMED else label)
-        labels[mask] = object_id
+            labels[pixels] = object_id
+        if object_id != VOID and object_id not in objects:
+            label = str(shape.get("label", ""))
+            objects[object_id] = ObjectMeta(object_id, "" if label == UNNAMED else label)
     return labels, objects
 
 

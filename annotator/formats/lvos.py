@@ -1,15 +1,17 @@
 """The LVOS / DAVIS layout: palette PNGs per frame plus the LVOS meta JSON files.
 
-Files (``<split>`` e.g. ``train``, ``valid``):
+Files (``<split>`` e.g. ``train``, ``valid``; the LVOS toolkit reads ``valid`` and ``test``):
 
 - ``Annotations/<video>/<frame>.png`` (DAVIS: ``Annotations/480p/<video>/``): 8-bit palette
-  PNGs, DAVIS palette padded to 256 entries, pixel value = object id, 255 void.
+  PNGs, DAVIS palette padded to 256 entries, pixel value = object id, 255 void. Written in
+  the LVOS layout, frames are named by LVOS frame ids (see `frame_ids`).
 - ``<split>_meta.json``: ``{"videos": {<video>: {"objects": {"<id>": {"category": ...,
   "frame_range": {"start": <frame>, "end": <frame>, "frame_nums": <n>}}}, "image_size":
-  [height, width], "attributes": [...]}}}``. ``start`` and ``end`` are the names (LVOS frame
-  numbers such as ``"00000526"``) of the first and last frame where the object appears, both
-  included, as the LVOS evaluation and data loaders read them (``int(start)``); ``frame_nums``
-  is how many annotated frames lie in that range. ``meta.json`` is read as well.
+  [height, width], "attributes": [...], "source_frames": {<frame>: <name>}}}}``. ``start``
+  and ``end`` are the first and last frame where the object appears; ``frame_nums`` is
+  written as the LVOS toolkit reads it (see `frame_ranges`). ``source_frames`` (only where a
+  writer renamed frames) gives each frame's name in the source it was converted from.
+  ``meta.json`` is read as well.
 - ``<split>_expression_meta.json``: ``{"videos": {<video>: {"expressions": {"0": {"exp":
   <caption>, "obj_id": "<id>"}}, "frames": [...]}}}`` (the Refer-YouTube-VOS style).
 """
@@ -24,9 +26,11 @@ import numpy as np
 
 from annotator.errors import AnnotatorError
 from annotator.formats.atomic import safe_join
-from annotator.formats.frame_ranges import RangeTracker
+from annotator.formats.frame_ids import lvos_id
+from annotator.formats.frame_ranges import RangeTracker, toolkit_walk
 from annotator.formats.json_files import expect, read_json, write_json
 from annotator.formats.masks import write_label_map
+from annotator.formats.names import plain_name
 from annotator.formats.video_labels import ObjectMeta, VideoLabels, object_presence, png_labels
 from annotator.video.dataset import Dataset
 from annotator.video.folder import FolderSource
@@ -35,11 +39,11 @@ Progress = Callable[[int, int], None]
 
 
 def meta_path(root: Path, split: str) -> Path:
-    return Path(root) / f"{split}_meta.json"
+    return Path(root) / f"{plain_name(split, 'split')}_meta.json"
 
 
 def expression_meta_path(root: Path, split: str) -> Path:
-    return Path(root) / f"{split}_expression_meta.json"
+    return Path(root) / f"{plain_name(split, 'split')}_expression_meta.json"
 
 
 def default_split(root: Path) -> str:
@@ -134,10 +138,29 @@ def _read_object_details(root: Path, split: str | None, video: VideoLabels) -> N
             category = details.get("category", "")
             video.objects[object_id] = ObjectMeta(object_id, str(category or ""))
         video.attributes = [str(a) for a in entry.get("attributes", [])]
+        video.source_names = _source_names(entry.get("source_frames"), video, meta)
     expressions = _find_expression_meta(root, split)
     if expressions is not None:
         for object_id, caption in read_expressions(expressions).get(video.name, {}).items():
             video.objects.setdefault(object_id, ObjectMeta(object_id)).caption = caption
+
+
+def _source_names(mapping: Any, video: VideoLabels, path: Path) -> dict[str, str]:
+    """The ``source_frames`` of a meta entry, checked: frames of the video to distinct names."""
+    if mapping is None:
+        return {}
+    ok = isinstance(mapping, dict) and all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()
+    )
+    known = set(video.frame_names) if ok else set()
+    mapping = {k: v for k, v in mapping.items() if k in known and k != v} if ok else {}
+    restored = [mapping.get(n, n) for n in video.frame_names]
+    expect(
+        ok and len(set(restored)) == len(restored),
+        path,
+        f"video {video.name!r}: source_frames must map frame names to distinct names",
+    )
+    return mapping
 
 
 def _find_expression_meta(root: Path, split: str | None) -> Path | None:
@@ -188,7 +211,34 @@ def meta_entry(video: VideoLabels, tracker: RangeTracker) -> dict[str, Any]:
     entry: dict[str, Any] = {"objects": objects, "image_size": [video.height, video.width]}
     if video.attributes:
         entry["attributes"] = list(video.attributes)
+    if video.source_names:
+        entry["source_frames"] = dict(video.source_names)
     return entry
+
+
+def toolkit_notes(video: VideoLabels, tracker: RangeTracker) -> list[str]:
+    """What the LVOS evaluation toolkit will not manage with this video as written."""
+    notes: list[str] = []
+    annotated = {video.frame_names[i] for i in tracker.annotated}
+    for object_id in tracker.object_ids:
+        frame_range = tracker.frame_range(object_id)
+        start, end = lvos_id(frame_range["start"]), lvos_id(frame_range["end"])
+        if start is None or end is None:
+            return [f"{video.name}: frames are not named by LVOS ids; the LVOS toolkit fails"]
+        span = f"{frame_range['start']}..{frame_range['end']}"
+        where = f"{video.name}: object {object_id} ({span})"
+        if frame_range["frame_nums"] < 3:
+            notes.append(
+                f"{where} spans fewer than 3 sampled frames: the LVOS toolkit scores none of "
+                "them (NaN, or it stops when frame_nums is 1)"
+            )
+        missing = [f"{i:08d}" for i in toolkit_walk(start, end) if f"{i:08d}" not in annotated]
+        if missing:
+            notes.append(
+                f"{where}: the LVOS toolkit opens {len(missing)} mask(s) that are not written "
+                f"(first {missing[0]}.png)"
+            )
+    return notes
 
 
 def expression_entry(video: VideoLabels) -> dict[str, Any] | None:
@@ -205,13 +255,16 @@ def update_meta_files(
     split: str,
     entries: Mapping[str, dict[str, Any]],
     expressions: Mapping[str, dict[str, Any] | None],
+    replace: bool = False,
 ) -> None:
     """Put these videos' entries into the split's meta JSON files, keeping the other videos.
 
     In ``<split>_meta.json`` fields this tool does not write (e.g. ``attributes`` or extra
     per-object keys) survive; ``objects``' ``category`` and ``frame_range`` are replaced.
+    With `replace` (a conversion that rewrites these videos) the entries replace the old
+    ones whole.
     """
-    merge_videos(meta_path(root, split), entries, _merge_meta_entry)
+    merge_videos(meta_path(root, split), entries, None if replace else _merge_meta_entry)
     if (
         any(entry is not None for entry in expressions.values())
         or expression_meta_path(root, split).is_file()
@@ -261,22 +314,7 @@ def merge_videos(
     write_json(path, data, indent=1)
 
 
-def write_video(
-    root: Path,
-    video: VideoLabels,
-    split: str | None = None,
-    davis: bool = False,
-    progress: Progress | None = None,
-    update_meta: bool = True,
-) -> dict[str, Any]:
-    """Write one video's masks and (unless not `update_meta`, for a caller that merges many
-    videos' entries at once with `update_meta_files`) its meta entries under `root`; returns
-    its meta entry."""
-    root = Path(root)
-    parts = ("Annotations", "480p", video.name) if davis else ("Annotations", video.name)
-    tracker = write_masks(safe_join(root, *parts), video, progress)
-    entry = meta_entry(video, tracker)
-    if update_meta:
-        split = split or default_split(root)
-        update_meta_files(root, split, {video.name: entry}, {video.name: expression_entry(video)})
-    return entry
+def mask_folder(root: Path, video: str, davis: bool = False) -> Path:
+    """Where the masks of `video` go under `root`: ``Annotations/[480p/]<video>``."""
+    parts = ("Annotations", "480p", video) if davis else ("Annotations", video)
+    return safe_join(root, *parts)

@@ -2,10 +2,11 @@
 
 Instances file: ``videos`` (id, file_names ``<video>/<frame>.jpg``, length, height, width),
 ``annotations`` (id, video_id, category_id, one segmentation per listed frame, null where the
-object is absent, areas, bboxes [x, y, w, h], iscrowd), ``categories`` (id, name, partition
-when known). Only annotated frames are listed in ``file_names`` (YouTube-VIS lists every 5th
-frame of a clip). Each annotation also carries this tool's ``object_id`` (and ``caption`` when
-there is one) so that ids survive a round trip; readers of the format ignore extra keys.
+object is absent, areas, bboxes [x, y, w, h], iscrowd), ``categories`` (id, name, partition;
+see `categories` for the default partition). Only annotated frames are listed in
+``file_names`` (YouTube-VIS lists every 5th frame of a clip). Each annotation also carries
+this tool's ``object_id`` (and ``caption`` when there is one) so that ids survive a round
+trip; readers of the format ignore extra keys.
 
 Written segmentations are compressed RLE; reading accepts compressed RLE, uncompressed RLE
 (``counts`` as a list) and polygons. Objects overlapping in the JSON are painted in
@@ -273,12 +274,20 @@ def video_entry(video: VideoLabels, video_id: int) -> dict[str, Any]:
 
 
 def video_annotations(
-    video: VideoLabels, video_id: int, first_annotation_id: int, categories: CategoryTable
+    video: VideoLabels,
+    video_id: int,
+    first_annotation_id: int,
+    categories: CategoryTable,
+    frames: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """One annotation per object of `video`, RLE per annotated frame (null where absent)."""
-    annotated = video.annotated()
+    """One annotation per object of `video`, RLE per listed frame (null where absent); the
+    listed frames are `frames` (a frame without a label map lists no object) or, by default,
+    the annotated ones."""
+    annotated = video.annotated() if frames is None else frames
     tracks: dict[int, dict[str, list[Any]]] = {}
     for index, name in enumerate(annotated):
+        if name not in video.labels:
+            continue
         labels = video.labels[name]
         ids = [int(i) for i in object_presence(labels)]
         for object_id, rle in zip(ids, encode_masks(labels, ids), strict=True):

@@ -26,7 +26,9 @@ class VideoLabels:
 
     `labels` maps frame name -> H x W uint8 label map for the frames that have an annotation;
     it may read lazily (see `LazyLabels`) so that long videos are never all in memory.
-    `frame_files` are the frames' file names (with suffix) where known.
+    `frame_files` are the frames' file names (with suffix) where known. `source_names` maps a
+    frame name to the name the frame had before a writer renamed it (LVOS ids), where they
+    differ, so that a later conversion can give the frames their names back.
     """
 
     name: str
@@ -37,6 +39,7 @@ class VideoLabels:
     objects: dict[int, ObjectMeta] = field(default_factory=dict)
     frame_files: list[str] | None = None
     attributes: list[str] = field(default_factory=list)
+    source_names: dict[str, str] = field(default_factory=dict)
 
     def file_name(self, index: int) -> str:
         if self.frame_files is not None:
@@ -46,6 +49,38 @@ class VideoLabels:
     def annotated(self) -> list[str]:
         """Names of the annotated frames, in video order."""
         return [name for name in self.frame_names if name in self.labels]
+
+    def renamed(self, names: list[str]) -> VideoLabels:
+        """The same video with frame i called ``names[i]`` (files keep their suffix); label maps
+        are read through to this video's, and `source_names` still lead to the first names."""
+        if len(names) != len(self.frame_names) or len(set(names)) != len(names):
+            raise ValueError(f"need {len(self.frame_names)} distinct names, got {len(names)}")
+        old_of = dict(zip(names, self.frame_names, strict=True))
+        files = [
+            name + Path(self.file_name(i)).suffix for i, name in enumerate(names)
+        ]
+        source = {new: self.source_names.get(old, old) for new, old in old_of.items()}
+        labels = self.labels
+        return VideoLabels(
+            self.name,
+            list(names),
+            self.height,
+            self.width,
+            LazyLabels(
+                [new for new, old in old_of.items() if old in labels],
+                lambda new: labels[old_of[new]],
+            ),
+            self.objects,
+            files,
+            self.attributes,
+            {new: old for new, old in source.items() if new != old},
+        )
+
+    def restored(self) -> VideoLabels:
+        """The video with the names it had before it was renamed (itself when never renamed)."""
+        if not self.source_names:
+            return self
+        return self.renamed([self.source_names.get(n, n) for n in self.frame_names])
 
 
 class LazyLabels(Mapping[str, np.ndarray]):

@@ -16,14 +16,19 @@ from PyQt6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer
 
 from annotator.annotation import ChangeEvent
 from annotator.annotation.project import Project, save_annotation
-from annotator.commands.convert import convert
+from annotator.formats.convert import export_video
 
 if TYPE_CHECKING:
     from annotator.gui.controller import Controller
 
 SAVE_DELAY_MS = 400  # after the last change
 RETRY_DELAY_MS = 3000  # after a failed save
-EXPORT_FORMATS = {"lvvis": "lvvis", "youtube_vos": "youtube-vos-valid", "labelme": "labelme"}
+EXPORT_FORMATS = {
+    "lvvis": "lvvis",
+    "lvvis_results": "lvvis-results",
+    "youtube_vos": "youtube-vos-valid",
+    "labelme": "labelme",
+}
 
 
 class Autosaver(QObject):
@@ -150,7 +155,7 @@ class Autosaver(QObject):
 
     # ---- exports -------------------------------------------------------------------------
     def export(self, kind: str, target: Path) -> None:
-        """Save, then write the video in the chosen layout under `target` (a new folder)."""
+        """Save, then write the video in the chosen layout into the folder `target`."""
         project = self.project
         if project is None:
             return
@@ -158,8 +163,8 @@ class Autosaver(QObject):
         root, video, split = project.dataset.root, project.video, project.dataset.split
         self.controller.message.emit(f"Exporting {video}…")
         self.controller.tasks.submit(
-            lambda: convert(root, target, EXPORT_FORMATS[kind], split=split, videos=[video]),
-            lambda _: self.controller.message.emit(f"Exported {video} to {target}"),
+            lambda: export_video(root, video, split, target, EXPORT_FORMATS[kind]),
+            lambda written: self.controller.message.emit(f"Exported {video}: wrote {written}"),
             self.controller.error.emit,
         )
 

@@ -536,10 +536,14 @@ class MainWindow(QMainWindow):
 
     # ---- exports, settings, help ---------------------------------------------------------
     def export_lvvis(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export LV-VIS JSON", "instances.json",
-                                              "JSON (*.json)")
+        path = QFileDialog.getExistingDirectory(self, "Folder for the LV-VIS instances JSON")
         if path:
             self.controller.export("lvvis", Path(path))
+
+    def export_lvvis_results(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Folder for the LV-VIS results JSON")
+        if path:
+            self.controller.export("lvvis_results", Path(path))
 
     def export_youtube(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Folder for Annotations_convert")

@@ -23,6 +23,7 @@ def build_menus(window: MainWindow) -> None:
     file_menu.addAction(a["save"])
     export = file_menu.addMenu("Export")
     export.addAction("LV-VIS instances JSON…").triggered.connect(window.export_lvvis)
+    export.addAction("LV-VIS results JSON…").triggered.connect(window.export_lvvis_results)
     export.addAction("YouTube-VOS first-appearance masks…").triggered.connect(
         window.export_youtube)
     export.addAction("labelme JSON per frame…").triggered.connect(window.export_labelme)

@@ -1,4 +1,4 @@
-"""Evaluation results as a printed table and as the LVOS toolkit's two CSV files."""
+"""Evaluation results as a printed table and as the toolkits' two CSV files, with their notes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import csv
 import io
 from pathlib import Path
 
-from annotator.formats.atomic import atomic_write_text
+from annotator.formats.atomic import atomic_write_text, safe_join
+from annotator.formats.names import plain_name
 from annotator.quality.evaluation import ObjectResult
 
 PER_SEQUENCE_COLUMNS = ("Sequence", "J-Mean", "F-Mean", "V-Mean")
@@ -21,11 +22,18 @@ def per_sequence_rows(results: list[ObjectResult]) -> list[tuple[str, float, flo
 
 
 def write_csvs(
-    folder: Path, set_name: str, results: list[ObjectResult], global_row: dict[str, float]
-) -> tuple[Path, Path]:
-    """Write `global_results-<set>.csv` and `per-sequence_results-<set>.csv` atomically."""
-    global_path = folder / f"global_results-{set_name}.csv"
-    sequence_path = folder / f"per-sequence_results-{set_name}.csv"
+    folder: Path,
+    set_name: str,
+    results: list[ObjectResult],
+    global_row: dict[str, float],
+    notes: list[str],
+) -> tuple[Path, Path, Path]:
+    """Write `global_results-<set>.csv`, `per-sequence_results-<set>.csv` (the official
+    toolkits' files) and the notes on them, `global_results-<set>-notes.txt`, atomically."""
+    set_name = plain_name(set_name, "set")
+    global_path = safe_join(folder, f"global_results-{set_name}.csv")
+    sequence_path = safe_join(folder, f"per-sequence_results-{set_name}.csv")
+    notes_path = safe_join(folder, f"global_results-{set_name}-notes.txt")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(global_row.keys())
@@ -37,7 +45,8 @@ def write_csvs(
     for name, j, f, v in per_sequence_rows(results):
         writer.writerow([name, _fmt(j), _fmt(f), _fmt(v)])
     atomic_write_text(sequence_path, buffer.getvalue())
-    return global_path, sequence_path
+    atomic_write_text(notes_path, "".join(f"{note}\n" for note in notes or ["no notes"]))
+    return global_path, sequence_path, notes_path
 
 
 def format_table(results: list[ObjectResult], global_row: dict[str, float]) -> str:
