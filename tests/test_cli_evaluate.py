@@ -1,4 +1,4 @@
-"""`vos-annotator evaluate` on real masks: DAVIS frame choice, LVOS meta ranges, CSV files."""
+"""`vos-annotator evaluate` on real masks: each toolkit's frame choice, counted by hand."""
 
 from __future__ import annotations
 
@@ -67,7 +67,9 @@ def test_davis_layout_scores_all_but_first_and_last(davis_root, tmp_path, capsys
     assert "scoring frames" in out.err
 
 
-def test_lvos_meta_every_fifth_frame_and_unseen(davis_root, tmp_path):
+def test_lvos_protocol_scores_the_toolkits_frames(davis_root, tmp_path):
+    """The LVOS toolkit walks ids range(start, end, 5) and skips the first: for a range
+    00000000..00000011 that is ids 0, 5, 10, so frames 5 and 10 are scored (counted by hand)."""
     stems = [f"{i:08d}" for i in range(FRAMES)]
     root = tmp_path / "lvos"
     gt = _copy_sequence(davis_root, root / "Annotations", "vid_a", stems)
@@ -75,32 +77,112 @@ def test_lvos_meta_every_fifth_frame_and_unseen(davis_root, tmp_path):
     pred_dir = tmp_path / "pred"
     shutil.copytree(root / "Annotations", pred_dir)
     empty = np.zeros_like(gt[0])
-    # vid_a: frames 0, 5 scored (range 0..11, end excluded); frame 3 wrong but not scored.
-    write_label_map(pred_dir / "vid_a" / f"{stems[3]}.png", empty)
-    write_label_map(pred_dir / "vid_a" / f"{stems[5]}.png", empty)
+    for i in (0, 3, 5):  # 0 is skipped, 3 is not walked, 5 is scored
+        write_label_map(pred_dir / "vid_a" / f"{stems[i]}.png", empty)
     meta = {"videos": {
         name: {"objects": {"1": {"frame_range": {"start": stems[0], "end": stems[-1],
-                                                 "frame_nums": 3}}}}
+                                                 "frame_nums": 4}}}}
         for name in ("vid_a", "vid_b")
     }}
-    (root / "val_meta.json").write_text(json.dumps(meta))
+    (root / "valid_meta.json").write_text(json.dumps(meta))  # found as <set>_meta.json
     (root / "unseen.txt").write_text("vid_b\n")
     csv_dir = tmp_path / "csv"
-    code = main(["evaluate", "--gt", str(root), "--pred", str(pred_dir),
-                 "--meta", str(root / "val_meta.json"), "--unseen", str(root / "unseen.txt"),
-                 "--csv", str(csv_dir), "--set", "valid", "--jobs", "1"])
+    code = main(["evaluate", "--gt", str(root), "--pred", str(pred_dir), "--protocol", "lvos",
+                 "--unseen", str(root / "unseen.txt"), "--csv", str(csv_dir), "--jobs", "1"])
     assert code == 0
     rows = _read_csv(csv_dir / "global_results-valid.csv")[0]
-    # Scored frames 0, 5, 10: vid_a gets J = F = 2/3 (frame 5 empty), vid_b is perfect.
-    assert float(rows["J-seen-Mean"]) == pytest.approx(2 / 3, abs=5e-4)
+    assert list(rows) == ["J&F-Mean", "J-Mean", "J-seen-Mean", "J-unseen-Mean", "F-Mean",
+                          "F-seen-Mean", "F-unseen-Mean", "V-Mean", "V-seen-Mean",
+                          "V-unseen-Mean"]
+    # vid_a: J = F = (0 + 1) / 2 on frames 5 and 10; vid_b is perfect.
+    assert float(rows["J-seen-Mean"]) == pytest.approx(0.5, abs=5e-4)
+    assert float(rows["F-seen-Mean"]) == pytest.approx(0.5, abs=5e-4)
     assert float(rows["J-unseen-Mean"]) == pytest.approx(1.0)
-    assert float(rows["F-seen-Mean"]) == pytest.approx(2 / 3, abs=5e-4)
-    assert float(rows["J-Mean"]) == pytest.approx(5 / 6, abs=5e-4)
-    assert float(rows["J&F-Mean"]) == pytest.approx(5 / 6, abs=5e-4)
-    # V of vid_a: per-frame (J+F)/2 = 1, 0, 1 -> variance 2/9 (rounded to 0.2222), sqrt.
+    assert float(rows["J-Mean"]) == pytest.approx(0.75, abs=5e-4)  # mean of seen and unseen
+    assert float(rows["J&F-Mean"]) == pytest.approx(0.75, abs=5e-4)
+    # V of vid_a: per-frame (J+F)/2 = 0, 1 -> variance 0.25, sqrt.
     seq = {r["Sequence"]: r for r in _read_csv(csv_dir / "per-sequence_results-valid.csv")}
-    assert float(seq["vid_a_1"]["V-Mean"]) == pytest.approx(np.sqrt(0.2222), abs=5e-4)
+    assert float(seq["vid_a_1"]["V-Mean"]) == pytest.approx(0.5, abs=5e-4)
     assert float(seq["vid_b_1"]["V-Mean"]) == 0.0
+    assert (csv_dir / "global_results-valid-notes.txt").read_text() == "no notes\n"
+
+
+def test_lvos_toolkit_slips_are_noted_not_copied(davis_root, tmp_path, capsys):
+    stems = [f"{1 + 5 * i:08d}" for i in range(FRAMES)]  # LVOS ids 1, 6, ..., 56
+    root = tmp_path / "lvos"
+    _copy_sequence(davis_root, root / "Annotations", "vid", stems)
+    pred = tmp_path / "pred"
+    shutil.copytree(root / "Annotations", pred)
+    ranges = {
+        "1": {"start": stems[0], "end": stems[-1], "frame_nums": 40},  # toolkit: 12
+        "2": {"start": stems[4], "end": stems[4], "frame_nums": 1},  # one frame only
+    }
+    meta = {"videos": {"vid": {"objects": {k: {"frame_range": r} for k, r in ranges.items()}}}}
+    (root / "valid_meta.json").write_text(json.dumps(meta))
+    csv_dir = tmp_path / "csv"
+    assert main(["evaluate", "--gt", str(root), "--pred", str(pred), "--meta",
+                 str(root / "valid_meta.json"), "--csv", str(csv_dir), "--jobs", "1"]) == 0
+    rows = _read_csv(csv_dir / "global_results-valid.csv")[0]
+    assert float(rows["J-Mean"]) == 1.0  # the walked frames count, not 40 - 2 slots
+    assert rows["J-unseen-Mean"] == "nan"
+    notes = (csv_dir / "global_results-valid-notes.txt").read_text()
+    assert "vid_1 (object 1): frame_nums is 40 but the range walks 11 ids (expected 12)" in notes
+    assert "counts the frames it does not walk as 0" in notes
+    assert "vid_2 (object 2): no frame to score" in notes
+    assert "no video is unseen: the LVOS toolkit's J&F, J, F and V means are NaN" in notes
+    assert "frame_nums is 40" in capsys.readouterr().err
+
+
+def test_davis2017_protocol_objects_of_the_first_frame_and_the_listed_sequences(
+    davis_root, tmp_path
+):
+    """DAVIS 2017: objects 1 .. the first mask's highest id; masks 1 .. n-2 of each sequence;
+    only the sequences of ImageSets/2017/<set>.txt."""
+    stems = [f"{i:05d}" for i in range(6)]
+    root = tmp_path / "davis"
+    annotations = root / "Annotations" / "480p"
+    gt = _copy_sequence(davis_root, annotations, "two", stems)
+    _copy_sequence(davis_root, annotations, "unlisted", stems)
+    late = gt[3].copy()
+    late[0:40, 0:40] = 2  # object 2 appears after the first frame: not scored
+    write_label_map(annotations / "two" / f"{stems[3]}.png", late)
+    (root / "ImageSets" / "2017").mkdir(parents=True)
+    (root / "ImageSets" / "2017" / "val.txt").write_text("two\n")
+    pred = tmp_path / "pred"
+    shutil.copytree(annotations, pred)
+    write_label_map(pred / "two" / f"{stems[2]}.png", np.zeros_like(gt[0]))  # scored
+    write_label_map(pred / "two" / f"{stems[5]}.png", np.zeros_like(gt[0]))  # last: not
+    csv_dir = tmp_path / "csv"
+    assert main(["evaluate", "--gt", str(root), "--pred", str(pred), "--protocol",
+                 "davis2017", "--csv", str(csv_dir), "--jobs", "1"]) == 0
+    seq = _read_csv(csv_dir / "per-sequence_results-val.csv")
+    assert [r["Sequence"] for r in seq] == ["two_1"]
+    assert float(seq[0]["J-Mean"]) == pytest.approx(3 / 4, abs=5e-4)  # frames 1..4, one empty
+
+
+def test_set_and_split_names_cannot_leave_their_folder(davis_root, tmp_path, capsys):
+    _copy_sequence(davis_root, tmp_path / "gt", "bear", [f"{i:05d}" for i in range(4)])
+    code = main(["evaluate", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "gt"),
+                 "--csv", str(tmp_path / "csv"), "--set", "../../x", "--jobs", "1"])
+    assert code == 2 and "set '../../x' is not a plain name" in capsys.readouterr().err
+    assert not (tmp_path / "csv").exists() and not (tmp_path.parent / "x").exists()
+
+
+def test_void_is_left_out_and_the_notes_say_so(davis_root, tmp_path):
+    stems = [f"{i:05d}" for i in range(4)]
+    gt = _copy_sequence(davis_root, tmp_path / "gt", "bear", stems)
+    pred = tmp_path / "pred"
+    shutil.copytree(tmp_path / "gt", pred)
+    voided = gt[1].copy()
+    rows = np.flatnonzero(voided.any(axis=1))
+    voided[rows[0] : rows[0] + 10][voided[rows[0] : rows[0] + 10] == 1] = 255
+    write_label_map(tmp_path / "gt" / "bear" / f"{stems[1]}.png", voided)
+    csv_dir = tmp_path / "csv"
+    assert main(["evaluate", "--gt", str(tmp_path / "gt"), "--pred", str(pred),
+                 "--csv", str(csv_dir), "--jobs", "1"]) == 0
+    assert float(_read_csv(csv_dir / "global_results-val.csv")[0]["J-Mean"]) == 1.0
+    notes = (csv_dir / "global_results-val-notes.txt").read_text()
+    assert notes.startswith("1 scored frame(s) hold void (255) in the ground truth")
 
 
 def test_missing_prediction_is_a_clear_error(davis_root, tmp_path, capsys):

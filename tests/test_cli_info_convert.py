@@ -30,7 +30,7 @@ def test_info_describes_the_davis_root(davis_root: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == f"{davis_root}: davis layout, 2 video(s)"
     assert "  bear: 82 frames 854x480, 82 annotated, 1 object(s)" in lines
-    assert "    object 1: frames 00000..00081, 82 annotated" in lines
+    assert "    object 1: frames 00000..00081, frame_nums 82" in lines
     result = _cli("info", davis_root, "--video", "soccerball", "--json")
     report = json.loads(result.stdout)
     assert report["layout"] == "davis"
@@ -61,7 +61,10 @@ def test_convert_chain_end_to_end(tmp_path: Path, davis_root: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "converted 1 video(s) to lvvis" in result.stdout
     data = json.loads((out / "val_instances.json").read_text())
-    assert data["categories"] == [{"id": 1, "name": "object"}, {"id": 2, "name": "ball"}]
+    assert data["categories"] == [
+        {"id": 1, "name": "object", "partition": 0},  # LV-VIS's loader needs a partition
+        {"id": 2, "name": "ball", "partition": 0},
+    ]
     info = json.loads(_cli("info", out, "--json").stdout)
     assert (info["layout"], info["split"]) == ("lvvis", "val")
     assert info["videos"]["soccerball"]["annotated_frames"] == 48
@@ -69,17 +72,18 @@ def test_convert_chain_end_to_end(tmp_path: Path, davis_root: Path) -> None:
     for target in ("youtube-vos-valid", "davis", "labelme"):
         result = _cli("convert", out, tmp_path / target, "--to", target)
         assert result.returncode == 0, result.stderr
-    first = read_label_map(tmp_path / "youtube-vos-valid/Annotations_convert/soccerball/00000.png")
-    assert sorted(
-        p.name for p in (tmp_path / "youtube-vos-valid/Annotations_convert/soccerball").iterdir()
-    ) == ["00000.png"]
+    # LVOS frame ids, numbered as the source numbers its frames (00000 -> 00000000)
+    convert_dir = tmp_path / "youtube-vos-valid/Annotations_convert/soccerball"
+    first = read_label_map(convert_dir / "00000000.png")
+    assert sorted(p.name for p in convert_dir.iterdir()) == ["00000000.png"]
     truth = read_label_map(davis_root / "Annotations/480p/soccerball/00000.png")
     assert np.array_equal(first, truth)
     meta = json.loads((tmp_path / "youtube-vos-valid/meta.json").read_text())
     ball = meta["videos"]["soccerball"]["objects"]["1"]
-    assert ball["frames"][0] == "00000" and len(ball["frames"]) == 48
-    assert ball["frame_range"] == {"start": "00000", "end": "00047", "frame_nums": 48}
-    assert (tmp_path / "youtube-vos-valid/Annotations/soccerball/00047.png").is_file()
+    assert ball["frames"] == [f"{i:08d}" for i in range(48)] and ball["category"] == "object"
+    # the LVOS toolkit walks 0, 5, ..., 45 below the end 47: ten ids, plus the end
+    assert ball["frame_range"] == {"start": "00000000", "end": "00000047", "frame_nums": 11}
+    assert (tmp_path / "youtube-vos-valid/Annotations/soccerball/00000047.png").is_file()
     davis_mask = tmp_path / "davis/Annotations/480p/soccerball/00030.png"
     assert np.array_equal(
         read_label_map(davis_mask),

@@ -25,12 +25,17 @@ def test_exports_write_lvvis_youtube_and_labelme(qtbot, tmp_path, monkeypatch, d
     c.set_category(1, "bear")
     expected = {i: c.annotation.label_map(i) for i in (0, 2)}
 
-    for kind in ("lvvis", "youtube_vos", "labelme"):
+    messages: list[str] = []
+    c.message.connect(messages.append)
+    for kind in ("lvvis", "lvvis_results", "youtube_vos", "labelme"):
         c.export(kind, tmp_path / kind)
         qtbot.waitUntil(lambda: not c.tasks.busy, timeout=60_000)
     assert window.last_error == ""
+    instances_path = tmp_path / "lvvis" / "train_instances.json"
+    assert f"Exported bear: wrote {instances_path}" in messages  # the status line names it
+    assert sorted(p.name for p in (tmp_path / "lvvis").iterdir()) == ["train_instances.json"]
 
-    instances = json.loads((tmp_path / "lvvis" / "train_instances.json").read_text())
+    instances = json.loads(instances_path.read_text())
     files = instances["videos"][0]["file_names"]  # the annotated frames
     assert files == ["bear/00000.jpg", "bear/00002.jpg"]
     names = {cat["id"]: cat["name"] for cat in instances["categories"]}
@@ -45,12 +50,18 @@ def test_exports_write_lvvis_youtube_and_labelme(qtbot, tmp_path, monkeypatch, d
             decoded = coco_mask.decode({"size": rle["size"], "counts": rle["counts"].encode()})
             assert np.array_equal(decoded.astype(bool), truth)
 
-    convert = tmp_path / "youtube_vos" / "Annotations_convert" / "bear"
-    assert sorted(p.name for p in convert.glob("*.png")) == ["00000.png", "00002.png"]
-    assert np.array_equal(read_label_map(convert / "00000.png"), expected[0])
-    assert np.array_equal(read_label_map(convert / "00002.png"), np.where(square, 2, 0))
+    results = json.loads((tmp_path / "lvvis_results" / "results.json").read_text())
+    assert [(r["video_id"], r["score"]) for r in results] == [(1, 1.0), (1, 1.0)]
+    assert [r["segmentations"] for r in results] == [
+        a["segmentations"] for a in instances["annotations"]
+    ]
+
+    convert = tmp_path / "youtube_vos" / "Annotations_convert" / "bear"  # LVOS frame ids
+    assert sorted(p.name for p in convert.glob("*.png")) == ["00000000.png", "00000002.png"]
+    assert np.array_equal(read_label_map(convert / "00000000.png"), expected[0])
+    assert np.array_equal(read_label_map(convert / "00000002.png"), np.where(square, 2, 0))
     meta = json.loads((tmp_path / "youtube_vos" / "meta.json").read_text())
-    assert meta["videos"]["bear"]["objects"]["2"]["frames"][0] == "00002"
+    assert meta["videos"]["bear"]["objects"]["2"]["frames"] == ["00000002"]
 
     frames = tmp_path / "labelme" / "JPEGImages" / "bear"
     assert sorted(p.name for p in frames.glob("*.json")) == ["00000.json", "00002.json"]

@@ -15,9 +15,10 @@ Outputs (see docs/FORMATS.md for each layout's conventions and the tools that re
 - ``labelme``: ``JPEGImages/<video>/<frame>.jpg`` with ``<frame>.json`` beside each
   annotated frame.
 
-Every output but LVOS's gives frames back the names they had before an LVOS conversion
-renamed them. A video's own output folders must be empty, unless `replace` is asked for
-(`output_folders`).
+Every output that holds frames, but LVOS's, gives them back the names they had before an LVOS
+conversion renamed them; an LV-VIS JSON without frames keeps the names of the frames it refers
+to, and results take the names their ground truth uses. A video's own output folders must be
+empty, unless `replace` is asked for (`output_folders`).
 """
 
 from __future__ import annotations
@@ -127,7 +128,9 @@ def output_video(video: VideoLabels, to: str, options: Options) -> VideoLabels:
         if options.ids is None and all(lvos_id(n) is not None for n in video.frame_names):
             return video  # already LVOS ids
         return video.renamed(lvos_names(video.frame_names, options.ids))
-    return video.restored() if options.frames else video
+    if to == "lvvis-results" or not options.frames:
+        return video  # names as the source has them (results match them to the truth's)
+    return video.restored()
 
 
 class _Writer:

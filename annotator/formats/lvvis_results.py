@@ -58,12 +58,22 @@ def read_scores(path: str | Path) -> dict[str, dict[int, float]]:
 def _with_reference_categories(
     video: VideoLabels, reference: InstancesFile
 ) -> tuple[VideoLabels, int, list[str]]:
-    """The video with each uncategorised object given its ground-truth object's category,
-    its ground-truth video id and listed frames."""
+    """The video (under the frame names the ground truth uses: its own, or those it had
+    before an LVOS conversion) with each uncategorised object given its ground-truth object's
+    category, its ground-truth video id and listed frames."""
     truth = reference.videos.get(video.name)
     if truth is None:
         raise AnnotatorError(
             f"video {video.name!r} is not in the ground-truth instances file", reference.path
+        )
+    if not set(truth.frame_names) <= set(video.frame_names):
+        video = video.restored()
+    unknown = [n for n in truth.frame_names if n not in set(video.frame_names)]
+    if unknown:
+        raise AnnotatorError(
+            f"video {video.name!r}: the ground truth lists frame {unknown[0]!r}, which the "
+            "predicted video does not have",
+            reference.path,
         )
     truth_names = {
         object_id: reference.categories.name_of(int(annotation.get("category_id") or 0))
