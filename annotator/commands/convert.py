@@ -36,13 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--video", action="append", help="only this video (repeatable)")
     parser.add_argument(
         "--first-id", type=int, metavar="N",
-        help=f"lvos, youtube-vos-valid: id of the first frame (LVOS: {LVOS_FIRST_ID}; default: "
-        "the source's own frame numbers when they step evenly, else LVOS's ids)",
+        help=f"lvos, youtube-vos-valid: 8-digit frame ids from N (LVOS: {LVOS_FIRST_ID}). "
+        "Default: the source's own frame numbers when they step evenly, else LVOS's ids",
     )
     parser.add_argument(
         "--id-step", type=int, metavar="S",
-        help=f"lvos, youtube-vos-valid: step between frame ids (LVOS: {LVOS_ID_STEP}; default "
-        "as for --first-id)",
+        help=f"lvos, youtube-vos-valid: step between frame ids (LVOS: {LVOS_ID_STEP}); with only "
+        "one of --first-id and --id-step the other is LVOS's",
     )
     parser.add_argument(
         "--no-frames", action="store_true",

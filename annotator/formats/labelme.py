@@ -54,7 +54,9 @@ def _component_outline(piece: np.ndarray) -> list[list[float]]:
 def object_shapes(mask: np.ndarray) -> Iterator[dict[str, Any]]:
     """Polygon and mask shapes (``shape_type``, ``points``, ``mask``) that labelme paints
     as exactly the pixels of `mask`."""
-    count, pieces, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
+    count, pieces, stats, _ = cv2.connectedComponentsWithStats(
+        mask.astype(np.uint8), connectivity=8
+    )
     rest = np.zeros(mask.shape, dtype=bool)
     for index in range(1, count):
         x, y, w, h = (int(v) for v in stats[index, :4])

@@ -83,7 +83,8 @@ def read_meta(path: Path) -> dict[str, Any]:
                 path,
                 f"video {video!r}: object {key!r} needs a numeric id and an object of details",
             )
-    return data["videos"]
+    videos: dict[str, Any] = data["videos"]
+    return videos
 
 
 def read_expressions(path: Path) -> dict[str, dict[int, str]]:
@@ -97,9 +98,8 @@ def read_expressions(path: Path) -> dict[str, dict[int, str]]:
     captions: dict[str, dict[int, str]] = {}
     for video, entry in data["videos"].items():
         expressions = entry.get("expressions", {}) if isinstance(entry, dict) else None
-        expect(
-            isinstance(expressions, dict), path, f'video {video!r}: "expressions" must be an object'
-        )
+        if not isinstance(expressions, dict):
+            raise AnnotatorError(f'video {video!r}: "expressions" must be an object', path)
         for expression in expressions.values():
             try:
                 object_id, text = int(expression["obj_id"]), str(expression["exp"])
@@ -153,14 +153,16 @@ def _source_names(mapping: Any, video: VideoLabels, path: Path) -> dict[str, str
         isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()
     )
     known = set(video.frame_names) if ok else set()
-    mapping = {k: v for k, v in mapping.items() if k in known and k != v} if ok else {}
-    restored = [mapping.get(n, n) for n in video.frame_names]
+    names: dict[str, str] = (
+        {k: v for k, v in mapping.items() if k in known and k != v} if ok else {}
+    )
+    restored = [names.get(n, n) for n in video.frame_names]
     expect(
         ok and len(set(restored)) == len(restored),
         path,
         f"video {video.name!r}: source_frames must map frame names to distinct names",
     )
-    return mapping
+    return names
 
 
 def _find_expression_meta(root: Path, split: str | None) -> Path | None:
@@ -279,11 +281,15 @@ def _merge_meta_entry(old: Any, new: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(old, dict):
         return new
     merged = {**old, **new}
-    old_objects = old.get("objects") if isinstance(old.get("objects"), dict) else {}
+    old_objects: dict[str, Any] = old["objects"] if isinstance(old.get("objects"), dict) else {}
     merged["objects"] = {}
     for key, details in new["objects"].items():
-        kept = old_objects.get(key) if isinstance(old_objects.get(key), dict) else {}
-        kept = {k: v for k, v in kept.items() if k not in _OWNED_OBJECT_KEYS}
+        previous = old_objects.get(key)
+        kept = {
+            k: v
+            for k, v in (previous.items() if isinstance(previous, dict) else ())
+            if k not in _OWNED_OBJECT_KEYS
+        }
         merged["objects"][key] = {**kept, **details}
     return merged
 

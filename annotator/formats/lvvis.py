@@ -46,7 +46,7 @@ def encode_masks(labels: np.ndarray, object_ids: Iterable[int]) -> list[dict[str
 def _decode_rle(rle: Any) -> np.ndarray:
     with warnings.catch_warnings():  # pycocotools' numpy 2 copy= notice, harmless
         warnings.simplefilter("ignore", DeprecationWarning)
-        return mask_utils.decode(rle).astype(bool)
+        return np.asarray(mask_utils.decode(rle), dtype=bool)
 
 
 def decode_segmentation(segmentation: Any, height: int, width: int, source: Path) -> np.ndarray:
@@ -151,7 +151,7 @@ def read_instances(path: str | Path) -> InstancesFile:
 def _video_name(files: list[str], path: Path) -> str:
     folders = {Path(f).parent.as_posix() for f in files}
     expect(
-        len(folders) == 1 and files,
+        len(folders) == 1 and bool(files),
         path,
         f"a video's file_names must share one folder, got {sorted(folders)[:3]}",
     )
@@ -166,8 +166,9 @@ def object_ids_of(video: InstancesVideo) -> list[int]:
     """This tool's object id of each annotation: its ``object_id`` when all are distinct and in
     1..254, else 1, 2, ... in annotation order."""
     given = [a.get("object_id") for a in video.annotations]
-    if all(isinstance(i, int) and 1 <= i <= 254 for i in given) and len(set(given)) == len(given):
-        return [int(i) for i in given]
+    ids = [i for i in given if isinstance(i, int) and 1 <= i <= 254]
+    if len(ids) == len(given) and len(set(ids)) == len(ids):
+        return ids
     if len(video.annotations) > 254:
         raise AnnotatorError(f"video {video.name!r} has more than 254 objects", video.name)
     return list(range(1, len(video.annotations) + 1))
@@ -370,4 +371,4 @@ def read_results(path: str | Path) -> list[dict[str, Any]]:
             path,
             "each result needs video_id, score, category_id and a segmentations list",
         )
-    return data
+    return [dict(entry) for entry in data]

@@ -52,20 +52,20 @@ def _binary_to_object(values: np.ndarray) -> np.ndarray:
     """A 0/255 mask is one object (id 1); anything else already holds ids."""
     present = np.unique(values)
     if present.size and set(present.tolist()) <= {0, 255}:
-        return (values == 255).astype(np.uint8)
+        return np.asarray(values == 255, dtype=np.uint8)
     return values
 
 
 def _pack_rgb(rgb: np.ndarray) -> np.ndarray:
     rgb = rgb.astype(np.uint32)
-    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    return np.asarray((rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2])
 
 
 def _colours_to_labels(rgb: np.ndarray, path: Path) -> np.ndarray:
     packed = _pack_rgb(rgb)
     colours, inverse = np.unique(packed.ravel(), return_inverse=True)
     if set(colours.tolist()) <= {0, 0xFFFFFF}:
-        return (packed == 0xFFFFFF).astype(np.uint8)
+        return np.asarray(packed == 0xFFFFFF, dtype=np.uint8)
     palette_packed = _pack_rgb(davis_palette())
     lookup: dict[int, int] = {}
     for index, colour in enumerate(palette_packed.tolist()):
