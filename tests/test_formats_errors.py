@@ -250,7 +250,12 @@ def test_convert_keeps_categories_and_captions_in_the_meta_files(tmp_path: Path)
     )
     out = tmp_path / "out"
     write_json(out / "train_meta.json", {"videos": {"older": {"objects": {}}}})
-    assert convert(root, out, "lvos").videos == ["clip"]
+    done = convert(root, out, "lvos")
+    assert done.videos == ["clip"]
+    assert done.notes == [
+        "clip: object 2 (00000001..00000001) spans fewer than 3 sampled frames: the LVOS "
+        "toolkit scores none of them (NaN, or it stops when frame_nums is 1)"
+    ]
     meta = read_json(out / "train_meta.json")["videos"]
     assert meta["older"] == {"objects": {}}  # other videos of the split survive
     assert meta["clip"]["objects"] == {  # frames 00000.. become LVOS ids 00000000..

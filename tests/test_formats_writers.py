@@ -17,6 +17,7 @@ from pycocotools import mask as mask_utils
 from annotator.errors import AnnotatorError
 from annotator.formats import output_folders
 from annotator.formats.convert import Options, convert
+from annotator.formats.frame_ids import IdScheme
 from annotator.formats.masks import read_label_map, write_label_map
 
 REPO = Path(__file__).resolve().parents[1]
@@ -156,3 +157,17 @@ def test_lvvis_results_from_a_models_masks(tmp_path: Path, davis_root: Path) -> 
     ]}))
     with pytest.raises(AnnotatorError, match="is not in the ground-truth instances file"):
         convert(model, tmp_path / "r2", "lvvis-results", options=Options(reference=missing))
+
+
+def test_convert_notes_what_the_lvos_toolkit_will_not_manage(
+    tmp_path: Path, davis_root: Path
+) -> None:
+    source = _small_dataset(davis_root, tmp_path / "src", "swing", 12)
+    for name in ("00003.png", "00004.png"):  # a sparse annotation
+        (source / "Annotations" / "swing" / name).unlink()
+    done = convert(source, tmp_path / "out", "lvos", split="valid",
+                   options=Options(ids=IdScheme(1, 5)))
+    assert done.notes == [
+        "swing: object 1 (00000001..00000056): the LVOS toolkit opens 2 mask(s) that are not "
+        "written (first 00000016.png)"
+    ]
