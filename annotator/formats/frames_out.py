@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 from collections.abc import Sequence
@@ -43,21 +42,17 @@ def write_frames(dataset: Dataset, video: str, folder: Path, names: Sequence[str
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
-    """Hard-link `source` as `target` (a copy where links fail or `source` is a symbolic link);
-    an old `target` is replaced only once the new one is complete."""
+    """Hard-link `source` as a new `target` (a link appears whole); copy atomically where
+    linking fails, `target` exists already, or `source` is a symbolic link."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists() and not target.is_symlink() and os.path.samefile(source, target):
         return
-    if not source.is_symlink():
-        link = target.with_name(f".{target.name}.link.tmp")
-        with contextlib.suppress(FileNotFoundError):
-            link.unlink()
+    if not source.is_symlink() and not os.path.lexists(target):
         try:
-            os.link(source, link, follow_symlinks=False)
+            os.link(source, target, follow_symlinks=False)
         except OSError:
             pass
         else:
-            os.replace(link, target)
             return
     with atomic_open(target, "wb") as handle, open(source, "rb") as original:
         shutil.copyfileobj(original, handle)
