@@ -28,8 +28,9 @@ from annotator.engine.click_protocol import (  # noqa: E402
     run_protocol,
 )
 from annotator.engine.click_session import ClickSession  # noqa: E402
-from annotator.engine.segmenters import ClassicClickSegmenter, SamClickSegmenter  # noqa: E402
 from annotator.formats.masks import read_label_map  # noqa: E402
+from models.classic.segmenter import ClassicSegmenter  # noqa: E402
+from models.sam.segmenter import SamClickSegmenter  # noqa: E402
 
 DEFAULT_DAVIS = Path(os.environ.get("VOS_SHARED", REPO.parent / "shared")) / "data/davis16-dev"
 
@@ -50,7 +51,7 @@ def percentiles(seconds: list[float]) -> str:
 
 
 def classic_noc(frames: list, max_clicks: int) -> list[float]:
-    session = ClickSession(ClassicClickSegmenter())
+    session = ClickSession(ClassicSegmenter())
     runs, seconds = [], []
     print(f"classic segmenter, click protocol up to {max_clicks} clicks")
     print(f"  {'sequence':15} NoC@85 NoC@90  IoU after 1 / 5 clicks")
@@ -72,11 +73,10 @@ def sam_latency(variant: str, frames: list, clicks: int) -> tuple[list[float], l
     import torch
 
     from annotator.engine.device import pick_device
-    from models.sam.segmenter import SamPredictorCore
     from models.sam.variants import build_sam
 
     torch.manual_seed(0)
-    segmenter = SamClickSegmenter(SamPredictorCore(build_sam(variant), variant, pick_device()))
+    segmenter = SamClickSegmenter(build_sam(variant), variant, pick_device())
     session = ClickSession(segmenter)
     embeds, per_click = [], []
     for index, (_, frame, labels) in enumerate(frames):

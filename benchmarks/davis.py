@@ -61,7 +61,7 @@ def run_sequence(
     propagator = ClassicPropagator()
     frames = JpegFrames(paths)
     start, cpu_start = time.perf_counter(), time.process_time()
-    preds = dict(propagator.propagate(frames, {key: gts[key]}, targets))
+    preds = {f.index: f.labels for f in propagator.propagate(frames, {key: gts[key]}, targets)}
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     scored = range(1, len(paths) - 1)
     scores = [frame_scores(gts[i], preds[i], [1]) for i in scored]

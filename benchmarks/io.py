@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from annotator.annotation import VideoAnnotation  # noqa: E402
 from annotator.formats.masks import encode_label_map, read_label_map, write_label_map  # noqa: E402
-from annotator.video.source import open_frames  # noqa: E402
+from annotator.video.opening import open_frames  # noqa: E402
 
 DEFAULT_DAVIS = REPO.parent / "shared" / "data" / "davis16-dev"
 MIB = 2**20

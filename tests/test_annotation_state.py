@@ -103,6 +103,60 @@ def test_transaction_is_one_undo_step(video: VideoAnnotation) -> None:
     assert video.state(3, a) == FrameState.PROPAGATED
 
 
+def test_transactions_of_one_group_are_one_undo_step(video: VideoAnnotation) -> None:
+    """A pass applied in slices (one transaction per event-loop turn) undoes at once; a
+    person's step between two groups stays its own."""
+    a = video.add_object().id
+    proposal = np.zeros((H, W), np.uint8)
+    proposal[5:15, 5:15] = a
+    first, second = object(), object()
+    for index in range(1, 7):
+        with video.transaction("propagate forward", first):
+            video.apply_propagated(index, proposal)
+    video.paint(0, a, _box(20, 30, 20, 30))
+    for index in range(7, 12):
+        with video.transaction("propagate backward", second):
+            video.apply_propagated(index, proposal)
+    assert video.history.undo_name == "propagate backward"
+    assert video.undo()
+    assert all(not video.label_map(i).any() for i in range(7, 12))
+    assert (video.label_map(6) == a).sum() == 100
+    assert video.history.undo_name == "paint"
+    assert video.undo()
+    assert video.history.undo_name == "propagate forward"
+    assert video.undo()
+    assert all(not video.label_map(i).any() for i in range(1, 7))
+    assert video.history.undo_name == "add object"
+
+
+def test_propagation_confidence_is_kept_while_the_mask_is_the_propagated_one(
+    video: VideoAnnotation,
+) -> None:
+    a, b = video.add_object().id, video.add_object().id
+    proposal = np.zeros((H, W), np.uint8)
+    proposal[5:15, 5:15] = a
+    proposal[30:40, 30:40] = b
+    video.apply_propagated(3, proposal, confidence={a: 0.9, b: 0.25})
+    video.apply_propagated(4, proposal, object_ids=[b], confidence={a: 0.9, b: 0.5})
+    assert video.confidence(3) == {a: 0.9, b: 0.25}
+    assert video.confidence(4) == {b: 0.5}  # a was not propagated there
+    video.paint(3, a, _box(0, 2, 0, 2))  # a person touches a: edited, no longer the engine's
+    assert video.confidence(3) == {b: 0.25}
+    assert video.confidence(5) == {}
+
+
+def test_unsaved_state_has_one_owner(video: VideoAnnotation) -> None:
+    a = video.add_object().id
+    video.paint(2, a, _box(0, 5, 0, 5))
+    frames, meta = video.begin_save()
+    assert (frames, meta) == ([2], True) and not video.is_dirty
+    video.paint(7, a, _box(0, 5, 0, 5))  # a change while the save runs
+    video.mark_unsaved(frames, meta)  # the save failed
+    assert video.dirty_frames == {2, 7} and video.meta_dirty
+    with pytest.raises(AttributeError):
+        video.dirty_frames = set()  # type: ignore[misc]
+
+
 def test_remove_and_merge_objects_undo_exactly(video: VideoAnnotation) -> None:
     a, b, c = (video.add_object(category=name).id for name in "abc")
     video.paint(0, a, _box(0, 10, 0, 10))

@@ -8,11 +8,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from propagation_helpers import pairs
 
-from annotator.engine.protocols import Propagator
 from annotator.formats.masks import read_label_map
 from annotator.quality.metrics import jaccard
-from models.classic.propagator import ClassicPropagator
+from models.classic.propagator import ClassicPropagator, flow_confidence
+from models.protocols import Propagator
 
 
 class RecordingFrames:
@@ -51,7 +52,7 @@ def test_implements_the_propagator_protocol():
 def test_forward_propagation_beats_copying_the_first_mask(davis_root, name, count):
     frames, gts = _sequence(davis_root, name, count)
     targets = range(1, count)
-    preds = dict(ClassicPropagator().propagate(frames, {0: gts[0]}, targets))
+    preds = dict(pairs(ClassicPropagator().propagate(frames, {0: gts[0]}, targets)))
     assert list(preds) == list(targets)
     copied = {i: gts[0] for i in targets}
     j_copy = _mean_j(gts, copied, targets)
@@ -66,7 +67,7 @@ def test_forward_propagation_beats_copying_the_first_mask(davis_root, name, coun
 def test_backward_pass_from_a_later_keyframe(davis_root):
     frames, gts = _sequence(davis_root, "boat", 16)
     targets = list(range(14, -1, -1))
-    preds = dict(ClassicPropagator().propagate(frames, {15: gts[15]}, targets))
+    preds = dict(pairs(ClassicPropagator().propagate(frames, {15: gts[15]}, targets)))
     assert list(preds) == targets
     j = _mean_j(gts, preds, targets)
     j_copy = _mean_j(gts, {i: gts[15] for i in targets}, targets)
@@ -82,7 +83,7 @@ def test_several_objects_keep_their_ids_without_overlap_and_void_stays_backgroun
     middle = (xs[0] + xs[-1]) // 2
     first[:, middle:][first[:, middle:] == 1] = 7  # the bear's right half is object 7
     first[:40, :40] = 255  # a void corner
-    preds = dict(ClassicPropagator().propagate(frames, {0: first}, range(1, 10)))
+    preds = dict(pairs(ClassicPropagator().propagate(frames, {0: first}, range(1, 10))))
     for i, labels in preds.items():
         assert set(np.unique(labels).tolist()) == {0, 1, 7}, i
         # Together the two objects still cover the bear.
@@ -97,7 +98,7 @@ def test_cancel_stops_between_frames(davis_root):
     produced: list[int] = []
     stream = ClassicPropagator().propagate(frames, {0: gts[0]}, range(1, 12),
                                            should_stop=lambda: len(produced) >= 3)
-    for index, _ in stream:
+    for index, _ in pairs(stream):
         produced.append(index)
     assert produced == [1, 2, 3]
     assert max(frames.read) <= 3
@@ -105,7 +106,8 @@ def test_cancel_stops_between_frames(davis_root):
 
 def test_keyframe_inside_the_targets_is_returned_as_drawn(davis_root):
     frames, gts = _sequence(davis_root, "bear", 8)
-    preds = dict(ClassicPropagator().propagate(frames, {0: gts[0], 4: gts[4]}, range(1, 8)))
+    keyframes = {0: gts[0], 4: gts[4]}
+    preds = dict(pairs(ClassicPropagator().propagate(frames, keyframes, range(1, 8))))
     assert np.array_equal(preds[4], gts[4])
     assert jaccard(gts[5] == 1, preds[5] == 1) > 0.85
 
@@ -123,9 +125,26 @@ def test_object_hidden_for_several_frames_is_found_again(davis_root):
         hole = cv2.dilate((truth[i] > 0).astype(np.uint8), np.ones((15, 15), np.uint8))
         pictures[i] = cv2.inpaint(pictures[i], hole, 5, cv2.INPAINT_TELEA)
     targets = range(1, len(pictures))
-    preds = dict(ClassicPropagator().propagate(pictures, {0: truth[0]}, targets))
+    preds = dict(pairs(ClassicPropagator().propagate(pictures, {0: truth[0]}, targets)))
     after = range(hidden[-1] + 1, len(pictures))
     # A propagator that follows the flow only (as this one did before) keeps its mask on the
     # filled-in background and scores 0 here; this one about 0.75.
     assert _mean_j(truth, preds, after) > 0.6
     assert all(jaccard(truth[i] == 1, preds[i] == 1) > 0.3 for i in after)
+
+
+def test_confidence_follows_the_flow_agreement_inside_each_mask(davis_root: Path) -> None:
+    """Each frame's confidence: flow agreement inside the object's mask, in 0..1 (high on a
+    bear that is tracked well); a keyframe's own objects are 1; an object without pixels 0."""
+    frames, gts = _sequence(davis_root, "bear", 6)
+    keyframes = {0: gts[0], 5: gts[5]}
+    results = list(ClassicPropagator().propagate(frames, keyframes, range(1, 6)))
+    assert [r.index for r in results] == [1, 2, 3, 4, 5]
+    for result in results[:-1]:
+        assert set(result.confidence) == {1}
+        assert 0.5 < result.confidence[1] <= 1.0
+    assert results[-1].confidence == {1: 1.0}  # frame 5 is a keyframe
+    classes = np.array([[0, 1, 1], [0, 1, 0]], np.uint8)
+    reliability = np.array([[0.9, 0.8, 0.4], [0.1, 0.3, 0.2]], np.float32)
+    confidence = flow_confidence(classes, reliability, [7, 3])
+    assert confidence == pytest.approx({7: (0.8 + 0.4 + 0.3) / 3, 3: 0.0})

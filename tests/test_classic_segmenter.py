@@ -8,9 +8,9 @@ from PIL import Image
 
 from annotator.engine.click_protocol import iou, run_protocol
 from annotator.engine.click_session import ClickSession
-from annotator.engine.protocols import ClickSegmenter
-from annotator.engine.segmenters import ClassicClickSegmenter
 from annotator.formats.masks import read_label_map
+from models.classic.segmenter import ClassicSegmenter
+from models.protocols import ClickSegmenter
 
 
 def first_frame(davis_root, seq: str) -> tuple[np.ndarray, np.ndarray]:
@@ -21,7 +21,7 @@ def first_frame(davis_root, seq: str) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture()
 def session() -> ClickSession:
-    segmenter = ClassicClickSegmenter()
+    segmenter = ClassicSegmenter()
     assert isinstance(segmenter, ClickSegmenter)
     return ClickSession(segmenter)
 

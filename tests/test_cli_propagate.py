@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -106,7 +109,8 @@ def test_engine_choice_falls_back_to_classic_without_weights(tmp_path, monkeypat
     from annotator.errors import AnnotatorError
 
     monkeypatch.setenv("VOS_ANNOTATOR_WEIGHTS", str(tmp_path / "empty"))
-    propagator, description = make_propagator("auto")
+    propagator, info = make_propagator("auto")
+    description = info.line
     assert propagator.name == "classic"
     assert "stcn.pth" in description and "--weights" in description
     with pytest.raises(AnnotatorError, match="no STCN checkpoint"):
@@ -122,6 +126,53 @@ def test_registered_stcn_weights_are_found_by_name(tmp_path, monkeypatch, stcn_c
     folder.mkdir()
     (folder / "stcn.pth").symlink_to(stcn_checkpoint)
     monkeypatch.setenv("VOS_ANNOTATOR_WEIGHTS", str(folder))
-    propagator, description = make_propagator("auto", device="cpu", memory_frames=7)
+    propagator, info = make_propagator("auto", device="cpu", memory_frames=7)
+    description = info.line
     assert propagator.name == "STCN"
     assert "memory budget 7 frames" in description
+
+
+def test_objects_option_propagates_only_those_objects(
+    davis_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--objects 1` on a real dev sequence: the bear (object 1) is carried to every frame;
+    the rock (object 2) of the keyframe is not, and a mask already in --out keeps its rock
+    pixels exactly."""
+    frames_dir, masks_dir, out_dir = tmp_path / "frames", tmp_path / "masks", tmp_path / "out"
+    frames_dir.mkdir()
+    for path in sorted((davis_root / "JPEGImages/480p/bear").glob("*.jpg"))[:5]:
+        shutil.copy(path, frames_dir / path.name)
+    truth = [read_label_map(davis_root / f"Annotations/480p/bear/{i:05d}.png") == 1
+             for i in range(5)]
+    keyframe = truth[0].astype(np.uint8)
+    keyframe[400:470, 20:200] = 2  # a rock, far from the bear
+    write_label_map(masks_dir / "00000.png", keyframe)
+    earlier = np.zeros_like(keyframe)
+    earlier[10:60, 700:840] = 2  # frame 3 already holds a rock elsewhere
+    write_label_map(out_dir / "00003.png", earlier)
+    code = main(["propagate", str(frames_dir), "--masks", str(masks_dir), "--out", str(out_dir),
+                 "--engine", "classic", "--objects", "1", "--direction", "forward"])
+    assert code == 0, capsys.readouterr().err
+    assert np.array_equal(read_label_map(out_dir / "00000.png"), keyframe)
+    for index in range(1, 5):
+        labels = read_label_map(out_dir / f"{index:05d}.png")
+        bear = labels == 1
+        assert bear.sum() > 0
+        assert (bear & truth[index]).sum() / (bear | truth[index]).sum() > 0.7
+        rock = labels == 2
+        assert np.array_equal(rock, earlier == 2 if index == 3 else np.zeros_like(rock))
+
+
+def test_objects_option_names_objects_no_keyframe_holds(
+    clip_folders: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    frames_dir, masks_dir, out_dir = clip_folders
+    code = main(["propagate", str(frames_dir), "--masks", str(masks_dir), "--out", str(out_dir),
+                 "--engine", "classic", "--objects", "77"])
+    assert code == 2
+    assert "no keyframe mask holds object 77" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["propagate", str(frames_dir), "--masks", str(masks_dir), "--out", str(out_dir),
+              "--objects", "1,x"])
+    assert "expected object ids like 1,3" in capsys.readouterr().err
+    assert not out_dir.exists()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 from PIL import Image
 
 from annotator.cli import main
@@ -45,3 +48,26 @@ def test_bad_prompts_are_one_line_errors(davis_root, tmp_path, capsys):
                  "--weights", str(broken)]) == 2
     assert "broken.pth" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_exif_rotated_photo_is_segmented_upright(
+    davis_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A phone photo stored sideways with an EXIF orientation: the CLI reads it upright, as
+    the folder source (and so the GUI) does, so a point given on the upright image lands on
+    the object and the mask has the upright size."""
+    upright = np.array(Image.open(davis_root / "JPEGImages/480p/hike/00000.jpg"))
+    truth = read_label_map(davis_root / "Annotations/480p/hike/00000.png") == 1
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the viewer turns the stored image 90 degrees clockwise
+    stored = tmp_path / "photo.jpg"
+    Image.fromarray(np.rot90(upright)).save(stored, quality=95, exif=exif.tobytes())
+    ys, xs = np.nonzero(truth)
+    out = tmp_path / "mask.png"
+    code = main(["segment", str(stored), "--point", f"{int(np.median(xs))},{int(np.median(ys))}",
+                 "--box", f"{xs.min() - 8},{ys.min() - 8},{xs.max() + 8},{ys.max() + 8}",
+                 "--out", str(out), "--engine", "classic"])
+    assert code == 0, capsys.readouterr().err
+    labels = read_label_map(out)
+    assert labels.shape == truth.shape == (480, 854)
+    assert iou(labels == 1, truth) > 0.8

@@ -8,7 +8,7 @@ import pytest
 from annotator.engine.click_protocol import iou
 from annotator.engine.click_session import ClickSession
 from annotator.engine.embedding_cache import EmbeddingCache
-from annotator.engine.segmenters import ClassicClickSegmenter
+from models.classic.segmenter import ClassicSegmenter
 
 
 @pytest.fixture()
@@ -23,7 +23,7 @@ def scene() -> tuple[np.ndarray, np.ndarray]:
 
 def test_prompts_undo_and_reset(scene):
     frame, truth = scene
-    session = ClickSession(ClassicClickSegmenter())
+    session = ClickSession(ClassicSegmenter())
     with pytest.raises(RuntimeError):
         session.add_click(5, 5, True)
     session.set_frame(7, frame)
@@ -48,7 +48,7 @@ def test_prompts_undo_and_reset(scene):
 
 def test_new_frame_clears_prompts(scene):
     frame, _ = scene
-    session = ClickSession(ClassicClickSegmenter())
+    session = ClickSession(ClassicSegmenter())
     session.set_frame(0, frame)
     session.add_click(60, 45, True)
     session.set_frame(1, frame[::-1].copy())

@@ -27,7 +27,7 @@ def test_unreadable_frame_is_named_and_skipped(qtbot, tmp_path, monkeypatch, dav
     # a propagation that reaches the broken frame stops there and says which file it was
     c.set_index(0)
     qtbot.waitUntil(lambda: "loading" not in c.propagation.description, timeout=LONG_WAIT_MS)
-    with qtbot.waitSignal(c.propagation_finished, timeout=LONG_WAIT_MS):
+    with qtbot.waitSignal(c.propagation.finished, timeout=LONG_WAIT_MS):
         window.propagate("forward")
     assert str(broken) in window.last_error
     assert [c.annotation.state(i, 1) for i in (1, 2)] == [FrameState.PROPAGATED] * 2

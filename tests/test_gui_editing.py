@@ -57,10 +57,10 @@ def test_tools_and_objects(qtbot, tmp_path, monkeypatch, davis_root):
     ys, xs = np.nonzero(truth)
     drag_image(window, [(xs.min(), ys.min()), ((xs.min() + xs.max()) / 2, ys.max() / 2),
                         (xs.max(), ys.max())])
-    qtbot.waitUntil(lambda: c.candidate_mask() is not None, timeout=LONG_WAIT_MS)
-    assert iou(c.candidate_mask(), truth) >= 0.75
+    qtbot.waitUntil(lambda: c.clicker.mask() is not None, timeout=LONG_WAIT_MS)
+    assert iou(c.clicker.mask(), truth) >= 0.75
     press_key(window, Qt.Key.Key_Escape)  # discarded: nothing lands in the annotation
-    assert c.candidate_mask() is None and not c.annotation.label_map(0).any()
+    assert c.clicker.mask() is None and not c.annotation.label_map(0).any()
     assert list(c.annotation.objects) == [1]  # the first prompt made an object for it
 
     # a second object, drawn as a polygon

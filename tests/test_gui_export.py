@@ -18,17 +18,17 @@ def test_exports_write_lvvis_youtube_and_labelme(qtbot, tmp_path, monkeypatch, d
     open_and_wait(qtbot, window, root)
     c.set_index(2)
     c.add_object()
-    c.set_category(2, "rock")
+    c.update_object(2, category="rock")
     square = np.zeros((480, 854), bool)
     square[20:60, 700:760] = True
     c.paint(square)
-    c.set_category(1, "bear")
+    c.update_object(1, category="bear")
     expected = {i: c.annotation.label_map(i) for i in (0, 2)}
 
     messages: list[str] = []
     c.message.connect(messages.append)
     for kind in ("lvvis", "lvvis_results", "youtube_vos", "labelme"):
-        c.export(kind, tmp_path / kind)
+        c.autosaver.export(kind, tmp_path / kind)
         qtbot.waitUntil(lambda: not c.tasks.busy, timeout=60_000)
     assert window.last_error == ""
     instances_path = tmp_path / "lvvis" / "train_instances.json"

@@ -12,7 +12,7 @@ from PyQt6.QtGui import QKeySequence
 from PyQt6.QtTest import QTest
 
 from annotator.formats.masks import read_label_map, write_label_map
-from annotator.gui.dataset_dialog import DatasetDialog
+from annotator.gui.dataset_dialog import DatasetDialog, count_progress
 from annotator.gui.settings import AppSettings, Preferences, SettingsDialog
 from annotator.gui.shortcuts import SHORTCUTS, help_html
 from annotator.gui.timeline import (
@@ -98,7 +98,7 @@ def test_dataset_root_lists_videos_with_progress(qtbot, tmp_path, monkeypatch, d
     dataset = open_dataset(root)
     dialog = DatasetDialog("davis", dataset.videos)
     qtbot.addWidget(dialog)
-    c.count_dataset_progress(dataset, dialog.show_progress)
+    count_progress(c.tasks, dataset, dialog.show_progress)
     qtbot.waitUntil(lambda: not c.tasks.busy, timeout=30_000)
     bars = {video: dialog._bars[video] for video in dataset.videos}
     assert [(bars[v].maximum(), bars[v].value()) for v in ("boat", "rhino")] == [(3, 0), (4, 1)]

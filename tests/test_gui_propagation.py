@@ -30,7 +30,7 @@ def test_propagate_only_the_selected_object(qtbot, tmp_path, monkeypatch, davis_
     window.objects.tree.setCurrentItem(window.objects.tree.topLevelItem(1))
     window.propagate_selected.setChecked(True)
     assert window.objects.selected_ids() == [2]
-    with qtbot.waitSignal(c.propagation_finished, timeout=LONG_WAIT_MS):
+    with qtbot.waitSignal(c.propagation.finished, timeout=LONG_WAIT_MS):
         window.propagate("forward")
     for index in (1, 2, 3):
         labels = c.annotation.label_map(index)
@@ -43,8 +43,8 @@ def test_cancel_stops_the_pass_and_keeps_what_was_done(qtbot, tmp_path, monkeypa
                                                         davis_root):
     window, c = ready(qtbot, tmp_path, monkeypatch, davis_root, 25)
     done: list[int] = []
-    c.propagation_progress.connect(lambda finished, total: done.append(finished))
-    with qtbot.waitSignal(c.propagation_finished, timeout=LONG_WAIT_MS) as finished:
+    c.propagation.progress.connect(lambda finished, total: done.append(finished))
+    with qtbot.waitSignal(c.propagation.finished, timeout=LONG_WAIT_MS) as finished:
         window.propagate("forward")
         qtbot.waitUntil(lambda: bool(done), timeout=LONG_WAIT_MS)
         window.cancel_button.click()
@@ -67,7 +67,7 @@ def test_keyframes_are_read_in_the_worker(qtbot, tmp_path, monkeypatch, davis_ro
         return read_label_map(index)
 
     monkeypatch.setattr(c.annotation, "label_map", recording)
-    with qtbot.waitSignal(c.propagation_finished, timeout=LONG_WAIT_MS):
+    with qtbot.waitSignal(c.propagation.finished, timeout=LONG_WAIT_MS):
         window.propagate("forward")
         assert not any(on_gui for _, on_gui in reads)  # starting a pass decodes no keyframe
     assert (0, False) in reads  # the worker read keyframe 0

@@ -32,7 +32,7 @@ BRUSH = 21
 
 
 def wait_propagation(qtbot, controller) -> None:
-    with qtbot.waitSignal(controller.propagation_finished, timeout=LONG_WAIT_MS) as blocker:
+    with qtbot.waitSignal(controller.propagation.finished, timeout=LONG_WAIT_MS) as blocker:
         pass
     assert blocker.args == [False]  # finished, not cancelled
 
@@ -47,26 +47,26 @@ def test_scripted_session(qtbot, tmp_path, monkeypatch, davis_root):
     # click inside the bear; the person looks at the candidates, keeps the one that fits best,
     # then clicks where the mask is still wrong (left adds, right removes) until it fits
     click_image(window, *CLICK)
-    qtbot.waitUntil(lambda: c.candidate_mask() is not None, timeout=LONG_WAIT_MS)
+    qtbot.waitUntil(lambda: c.clicker.mask() is not None, timeout=LONG_WAIT_MS)
     truth = ground_truth(davis_root, SEQUENCE, 0)
     fits = []
-    for _ in range(c.candidate_count):
-        fits.append(iou(c.candidate_mask(), truth))
+    for _ in range(c.clicker.count):
+        fits.append(iou(c.clicker.mask(), truth))
         press_key(window, Qt.Key.Key_Tab)
-    while iou(c.candidate_mask(), truth) < max(fits):
+    while iou(c.clicker.mask(), truth) < max(fits):
         press_key(window, Qt.Key.Key_Tab)
     for clicks in range(1, MAX_CLICKS):
-        if iou(c.candidate_mask(), truth) >= GOOD_FIT:
+        if iou(c.clicker.mask(), truth) >= GOOD_FIT:
             break
-        x, y, positive = next_click(c.candidate_mask(), truth)
+        x, y, positive = next_click(c.clicker.mask(), truth)
         button = Qt.MouseButton.LeftButton if positive else Qt.MouseButton.RightButton
         click_image(window, x, y, button)
-        qtbot.waitUntil(lambda n=clicks: len(c.clicks) > n and not c.clicker.pending,
+        qtbot.waitUntil(lambda n=clicks: len(c.clicker.clicks) > n and not c.clicker.pending,
                         timeout=LONG_WAIT_MS)
-    accepted = c.candidate_mask().copy()
+    accepted = c.clicker.mask().copy()
     assert iou(accepted, truth) >= GOOD_FIT
     press_key(window, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: c.candidate_mask() is None)
+    qtbot.waitUntil(lambda: c.clicker.mask() is None)
     first = c.annotation.label_map(0)
     assert np.array_equal(first == 1, accepted) and set(np.unique(first)) == {0, 1}
     assert c.annotation.state(0, 1) == FrameState.KEYFRAME

@@ -37,7 +37,7 @@ def test_video_file_annotated_and_saved_beside_it(qtbot, tmp_path, monkeypatch):
     truth = read_label_map(DEMO / "ground_truth" / "00000.png")
     c.annotation.set_label_map(0, truth)
     qtbot.waitUntil(lambda: "loading" not in c.propagation.description, timeout=LONG_WAIT_MS)
-    with qtbot.waitSignal(c.propagation_finished, timeout=LONG_WAIT_MS):
+    with qtbot.waitSignal(c.propagation.finished, timeout=LONG_WAIT_MS):
         window.propagate("forward")
     assert all(c.annotation.state(i, 2) == FrameState.PROPAGATED for i in range(1, 6))
     assert c.autosaver.wait_idle()

@@ -190,7 +190,7 @@ class _CountingEmbed:
 
 def test_embedding_cache_is_bounded_in_bytes(segmenter, frame, embedding, monkeypatch):
     counter = _CountingEmbed(embedding)
-    monkeypatch.setattr(segmenter.core, "embed", counter)
+    monkeypatch.setattr(segmenter, "embed", counter)
     size = embedding.nbytes
     assert size == 256 * 64 * 64 * 4
     session = ClickSession(segmenter, cache_bytes=int(2.5 * size))
@@ -210,7 +210,7 @@ def test_embedding_cache_is_bounded_in_bytes(segmenter, frame, embedding, monkey
 
 def test_prefetch_from_a_thread_encodes_once(segmenter, frame, embedding, monkeypatch):
     counter = _CountingEmbed(embedding)
-    monkeypatch.setattr(segmenter.core, "embed", counter)
+    monkeypatch.setattr(segmenter, "embed", counter)
     session = ClickSession(segmenter)
     worker = threading.Thread(target=session.prefetch, args=(5, frame))
     worker.start()

@@ -108,9 +108,10 @@ def test_encoders_match_reference_on_frame0(stcn_checkpoint, fixture_clip):
 
 
 def test_fixture_clip_through_checkpoint_file(stcn_checkpoint, fixture_clip):
-    propagator, description = make_propagator(
+    propagator, info = make_propagator(
         "stcn", weights=stcn_checkpoint, device="cpu", memory_frames=100
     )
+    description = info.line
     assert description.startswith("STCN (stcn_rule_weights.pth) on CPU")
     frames = fixture_clip["frames"]
     keyframes = {0: fixture_clip["first_mask"]}

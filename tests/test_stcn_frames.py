@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
+from propagation_helpers import pairs
 
 from models.stcn.frames import padding, processing_size, resize_labels, unpad
 from models.stcn.network import STCN
-from models.stcn.propagator import STCNPropagator, object_ids
+from models.stcn.propagator import STCNPropagator, object_confidence, object_ids
 
 
 def test_short_side_above_480_is_brought_to_480():
@@ -45,7 +47,7 @@ def test_large_frames_are_processed_small_and_masks_come_back_full_size():
     labels[8:40, 8:40] = 9
     keyframes = {0: labels}
     assert object_ids(keyframes) == [9]
-    results = list(propagator.propagate(frames, keyframes, [1, 2]))
+    results = list(pairs(propagator.propagate(frames, keyframes, [1, 2])))
     assert [index for index, _ in results] == [1, 2]
     for _, result in results:
         assert result.shape == (48, 64)
@@ -58,6 +60,31 @@ def test_large_frames_are_processed_small_and_masks_come_back_full_size():
 def test_keyframes_without_objects_give_empty_maps():
     propagator = STCNPropagator(STCN())
     frames = [np.zeros((32, 32, 3), np.uint8)] * 3
-    results = list(propagator.propagate(frames, {0: np.zeros((32, 32), np.uint8)}, [1, 2]))
+    empty = {0: np.zeros((32, 32), np.uint8)}
+    results = list(pairs(propagator.propagate(frames, empty, [1, 2])))
     assert [index for index, _ in results] == [1, 2]
     assert all(not result.any() for _, result in results)
+
+
+def test_confidence_is_the_mean_probability_over_the_pixels_an_object_wins() -> None:
+    probs = torch.tensor([
+        [[0.8, 0.1], [0.3, 0.6]],  # background
+        [[0.1, 0.7], [0.6, 0.2]],  # object 4
+        [[0.1, 0.2], [0.1, 0.2]],  # object 9: wins no pixel
+    ])
+    winners = probs.argmax(dim=0)
+    confidence = object_confidence(probs, winners, [4, 9])
+    assert confidence == pytest.approx({4: (0.7 + 0.6) / 2, 9: 0.0})
+
+
+def test_propagated_frames_carry_a_confidence_per_object() -> None:
+    torch.manual_seed(0)
+    propagator = STCNPropagator(STCN())
+    frames = [np.random.default_rng(i).integers(0, 255, (48, 64, 3), np.uint8) for i in range(3)]
+    labels = np.zeros((48, 64), np.uint8)
+    labels[8:40, 8:40] = 9
+    for frame in propagator.propagate(frames, {0: labels}, [1, 2]):
+        assert set(frame.confidence) == {9}
+        won = frame.labels == 9
+        assert (frame.confidence[9] == 0.0) == (not won.any())
+        assert 0.0 <= frame.confidence[9] <= 1.0

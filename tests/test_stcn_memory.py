@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from propagation_helpers import pairs
 
 from models.stcn.memory import MemoryBank, MemoryLayout
 from models.stcn.network import STCN
@@ -128,7 +129,7 @@ def test_memory_never_exceeds_budget(small_network, include_last):
     clip = CountingClip(12)
     keyframes = {0: keyframe_labels(), 1: keyframe_labels()}
     counts = []
-    for _, labels in propagator.propagate(clip, keyframes, range(2, 12)):
+    for _, labels in pairs(propagator.propagate(clip, keyframes, range(2, 12))):
         counts.append(propagator.last_memory_frames)
         assert labels.shape == (48, 64) and labels.dtype == np.uint8
         assert set(np.unique(labels)) <= {0, 3, 7}

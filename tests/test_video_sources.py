@@ -11,7 +11,8 @@ from PIL import Image
 
 from annotator.errors import AnnotatorError
 from annotator.video.cache import FrameCache
-from annotator.video.source import natural_key, open_frames
+from annotator.video.opening import open_frames
+from annotator.video.source import natural_key
 
 
 def _write_rgb(path: Path, frame: np.ndarray, **save_args) -> None:

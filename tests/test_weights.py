@@ -18,13 +18,14 @@ import torch
 from annotator.cli import main
 from annotator.engine import weights as registry
 from annotator.engine.propagators import make_propagator
-from annotator.engine.segmenters import SamClickSegmenter, make_click_segmenter
+from annotator.engine.segmenters import make_click_segmenter
 from annotator.engine.weights import REGISTRY_FILE, find_weights, sha256_of, weights_dir
 from annotator.engine.weights_add import add_weights
 from annotator.engine.weights_download import download_file, download_weights
 from annotator.errors import AnnotatorError
 from annotator.formats.masks import read_label_map
 from models.classic.propagator import ClassicPropagator
+from models.sam.segmenter import SamClickSegmenter
 from models.sam.variants import build_sam
 
 PAYLOAD = bytes(range(256)) * 4000  # 1 MB
@@ -59,7 +60,8 @@ def test_add_records_in_place_and_auto_uses_it(vit_t_file, folder, capsys):
     assert "registered vit_t" in capsys.readouterr().out
     assert find_weights("vit_t") == vit_t_file.resolve()
     assert not (folder / "mobile_sam.pt").exists()  # recorded, not copied
-    segmenter, description = make_click_segmenter("auto", device="cpu")
+    segmenter, info = make_click_segmenter("auto", device="cpu")
+    description = info.line
     assert isinstance(segmenter, SamClickSegmenter) and segmenter.variant == "vit_t"
     assert "MobileSAM" in description
 
@@ -86,7 +88,8 @@ def test_a_registered_file_that_changed_is_ignored(tmp_path, vit_t_file):
 
 
 def test_auto_without_weights_is_classic_and_sam_says_what_to_do():
-    segmenter, description = make_click_segmenter("auto", device="cpu")
+    segmenter, info = make_click_segmenter("auto", device="cpu")
+    description = info.line
     assert segmenter.name.startswith("classic") and "weights download" in description
     with pytest.raises(AnnotatorError, match="weights download"):
         make_click_segmenter("sam", device="cpu")
@@ -269,7 +272,8 @@ def test_auto_falls_back_when_the_registered_stcn_does_not_load(stcn_fixture_dir
     del state["decoder.pred.weight"]
     broken = _save(state, tmp_path / "stcn.pth")
     _register_as_is(folder, "stcn", broken)
-    propagator, description = make_propagator("auto")
+    propagator, info = make_propagator("auto")
+    description = info.line
     assert isinstance(propagator, ClassicPropagator)
     assert description.startswith("classic") and "WARNING" in description
     assert str(broken) in description
@@ -295,7 +299,8 @@ def test_auto_falls_back_when_the_registered_sam_does_not_load(vit_t_file, tmp_p
     state[DECODER_KEY] = torch.zeros(3, 3)
     broken = _save(state, tmp_path / "mobile_sam.pt")
     _register_as_is(folder, "vit_t", broken)
-    segmenter, description = make_click_segmenter("auto", device="cpu")
+    segmenter, info = make_click_segmenter("auto", device="cpu")
+    description = info.line
     assert segmenter.name.startswith("classic") and description.startswith("classic")
     assert f"WARNING: the SAM checkpoint of the weights folder failed to load ({broken}" in (
         description

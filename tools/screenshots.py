@@ -136,22 +136,22 @@ def annotate_and_shoot(app, demo: Path, out: Path) -> None:
         # negative where it spills over, positive where it falls short
         for object_id, category in OBJECTS.items():
             c.add_object()
-            c.set_category(object_id, category)
+            c.update_object(object_id, category=category)
             wanted = truth == object_id
             ys, xs = np.nonzero(wanted)
             c.box(xs.min() - 4, ys.min() - 4, xs.max() + 4, ys.max() + 4)
-            wait(app, lambda: c.candidate_mask() is not None, what="a candidate mask")
+            wait(app, lambda: c.clicker.mask() is not None, what="a candidate mask")
             scores = [jaccard(mask, wanted) for mask in c.clicker.result.prediction.masks]
-            c.choose_candidate(int(np.argmax(scores)))
+            c.clicker.choose(int(np.argmax(scores)))
             for _ in range(2):
-                mask = c.candidate_mask()
+                mask = c.clicker.mask()
                 if jaccard(mask, wanted) >= 0.9:
                     break
                 spill, miss = mask & ~wanted, wanted & ~mask
-                asked = len(c.clicks)
+                asked = len(c.clicker.clicks)
                 c.click(*inner_point(spill if spill.sum() > miss.sum() else miss),
                         positive=spill.sum() <= miss.sum())
-                wait(app, lambda n=asked: len(c.clicks) > n and not c.clicker.pending,
+                wait(app, lambda n=asked: len(c.clicker.clicks) > n and not c.clicker.pending,
                      what="a refined mask")
             if object_id == 3:
                 shoot(app, window, out / "click-candidates.png")

@@ -11,6 +11,7 @@ from annotator.annotation.objects import ObjectInfo
 
 # Rough fixed cost of one patch object (Python object and array headers), for the byte budget.
 _PATCH_OVERHEAD = 160
+UndoGroup = object  # any object; steps of one group that follow each other are merged
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Step:
     """One undoable action: patches in the order they were made."""
 
     name: str
+    group: UndoGroup | None = None
     patches: list[Patch] = field(default_factory=list)
     nbytes: int = 0
 
@@ -113,10 +115,14 @@ class History:
     def recording(self) -> bool:
         return self._open is not None
 
-    def begin(self, name: str) -> None:
-        """Open a step (or nest inside the open one: the outermost name wins)."""
+    def begin(self, name: str, group: UndoGroup | None = None) -> None:
+        """Open a step (or nest inside the open one: the outermost name and group win).
+
+        A step of a `group` (any object, such as one per propagation pass) filed right after
+        a step of the same group joins it: work spread over many calls is one undo step.
+        """
         if self._depth == 0:
-            self._open = Step(name)
+            self._open = Step(name, group)
         self._depth += 1
 
     def end(self) -> None:
@@ -127,7 +133,12 @@ class History:
         step, self._open = self._open, None
         if step is None or not step.patches:
             return
-        self._undo.append(step)
+        last = self._undo[-1] if self._undo and not self._redo else None
+        if last is not None and step.group is not None and last.group is step.group:
+            for patch in step.patches:
+                last.add(patch)
+        else:
+            self._undo.append(step)
         self._nbytes += step.nbytes
         for dropped in self._redo:
             self._nbytes -= dropped.nbytes
@@ -141,18 +152,17 @@ class History:
 
     def pop_undo(self) -> Step | None:
         """The step to revert; it moves to the redo stack."""
-        if self._open is not None or not self._undo:
-            return None
-        step = self._undo.pop()
-        self._redo.append(step)
-        return step
+        return self._move(self._undo, self._redo)
 
     def pop_redo(self) -> Step | None:
         """The step to apply again; it moves to the undo stack."""
-        if self._open is not None or not self._redo:
+        return self._move(self._redo, self._undo)
+
+    def _move(self, source: deque[Step], target: deque[Step]) -> Step | None:
+        if self._open is not None or not source:
             return None
-        step = self._redo.pop()
-        self._undo.append(step)
+        step = source.pop()
+        target.append(step)
         return step
 
     def clear(self) -> None:

@@ -142,7 +142,7 @@ def recover(annotation: VideoAnnotation, root: str | Path, video: str) -> Recove
             break
         dropped.append(_dropped(record, problem))
     recreated = _recreate_objects(annotation, frames)
-    annotation.meta_dirty = annotation.meta_dirty or state or bool(recreated)
+    annotation.mark_unsaved(meta=state or bool(recreated))
     annotation.history.clear()
     annotation.notify_loaded()
     dropped.sort(key=lambda d: d.offset)

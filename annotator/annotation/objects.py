@@ -9,7 +9,6 @@ from annotator.formats.palette import object_colour
 
 MIN_OBJECT_ID = 1
 MAX_OBJECT_ID = 254
-VOID = 255
 
 
 class FrameState(enum.StrEnum):

@@ -112,7 +112,7 @@ def save_annotation(
     try:
         return _write_changes(annotation, dataset, video, dirty, split, progress)
     except BaseException:
-        annotation.save_failed(dirty, meta_dirty)
+        annotation.mark_unsaved(dirty, meta_dirty)
         raise
 
 
@@ -233,10 +233,22 @@ class Project:
 
     def save(self, progress: Progress | None = None) -> int:
         """Save changes in place; returns the frames written."""
-        written = save_annotation(self.annotation, self.dataset, self.video, self.split, progress)
-        if not self.annotation.is_dirty:  # else changes made meanwhile still need the journal
-            self.journal.reset()
+        written = self.write_changes(progress)
+        self.finish_save()
         return written
+
+    def write_changes(self, progress: Progress | None = None) -> int:
+        """The writing half of `save`: safe in a worker thread while the annotation keeps
+        changing on another; then call `finish_save` on the thread that changes it."""
+        return save_annotation(self.annotation, self.dataset, self.video, self.split, progress)
+
+    def finish_save(self) -> bool:
+        """After `write_changes`: empty the journal unless something changed meanwhile (that
+        still needs it). True when everything is saved."""
+        if self.annotation.is_dirty:
+            return False
+        self.journal.reset()
+        return True
 
     def close(self) -> None:
         self.journal.close()

@@ -4,25 +4,34 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import cv2
 import numpy as np
 
-from annotator.annotation.events import ChangeEvent, Listener
-from annotator.annotation.history import History, LabelPatch, ObjectPatch, StatePatch, Step
+from annotator.annotation.events import ChangeEvent, ChangeReason, Listener
+from annotator.annotation.history import (
+    History,
+    LabelPatch,
+    ObjectPatch,
+    Patch,
+    StatePatch,
+    Step,
+    UndoGroup,
+)
 from annotator.annotation.objects import (
     MAX_OBJECT_ID,
     MIN_OBJECT_ID,
     STATE_CODES,
     STATES_BY_CODE,
-    VOID,
     FrameState,
     ObjectInfo,
     check_object_id,
 )
+from annotator.annotation.serialization import decode_state, encode_state
 from annotator.annotation.storage import LabelStore, compress, decompress, object_ids_in
+from models.protocols import VOID
 
 _EMPTY = STATE_CODES[FrameState.EMPTY]
 _KEYFRAME = STATE_CODES[FrameState.KEYFRAME]
@@ -35,7 +44,7 @@ _MERGE_RANK = np.array([0, 3, 1, 2], dtype=np.uint8)
 class _Pending:
     """What the operation in progress has touched, for its change event."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: ChangeReason) -> None:
         self.reason = reason
         self.frames: set[int] = set()
         self.objects: set[int] = set()
@@ -55,7 +64,8 @@ class VideoAnnotation:
     Label maps are H x W uint8 (0 background, 1..254 objects, 255 void), kept compressed per
     frame. Every change is one undo step unless grouped with `transaction(name)`. Listeners
     added with `subscribe` get a `ChangeEvent` after each operation (on the calling thread).
-    `dirty_frames` and `meta_dirty` tell a saver what changed since `mark_saved()`.
+    What is not saved yet is kept here and only here: `begin_save` hands it to a saver,
+    `mark_unsaved` gives back what a saver could not write.
     """
 
     def __init__(
@@ -73,8 +83,8 @@ class VideoAnnotation:
         self.height = int(height)
         self.width = int(width)
         self.history = History(max_undo_bytes, max_undo_steps)
-        self.dirty_frames: set[int] = set()
-        self.meta_dirty = False
+        self._dirty_frames: set[int] = set()
+        self._meta_dirty = False
         self.marks: dict[int, str] = {}
         self._meta_revision = 0
         self._store = LabelStore(len(self.frame_names), self.height, self.width)
@@ -83,6 +93,7 @@ class VideoAnnotation:
         self._listeners: list[Listener] = []
         self._lock = threading.RLock()
         self._pending: _Pending | None = None
+        self._confidence: dict[int, dict[int, float]] = {}  # frame -> object -> 0..1
         self._op_depth = 0
 
     # ----------------------------------------------------------------- reading
@@ -113,7 +124,8 @@ class VideoAnnotation:
     def object_mask(self, index: int, object_id: int) -> np.ndarray:
         """Bool H x W mask of one object on one frame."""
         with self._lock:
-            return self._store.get(self._index(index)) == object_id
+            mask: np.ndarray = self._store.get(self._index(index)) == object_id
+            return mask
 
     def objects_on(self, index: int) -> frozenset[int]:
         """Ids with pixels on frame `index`."""
@@ -135,13 +147,22 @@ class VideoAnnotation:
         return self._states[object_id].copy()
 
     def keyframe_indices(self, object_ids: Iterable[int] | None = None) -> list[int]:
-        """Frames where a person made or fixed (keyframe or edited) any of `object_ids`."""
-        ids = self._objects if object_ids is None else list(object_ids)
+        """Frames where a person made or fixed (keyframe or edited) any of `object_ids` (ids
+        of no object have none)."""
+        ids = self._objects if object_ids is None else set(object_ids) & set(self._states)
         by_person = np.zeros(len(self), dtype=bool)
         for object_id in ids:
             codes = self._states[object_id]
             by_person |= (codes == _KEYFRAME) | (codes == _EDITED)
         return np.flatnonzero(by_person).tolist()
+
+    def confidence(self, index: int) -> dict[int, float]:
+        """Object id -> the propagating engine's confidence (0..1) in its mask on frame
+        `index`, for the objects whose mask there is still the propagated one."""
+        with self._lock:
+            index = self._index(index)
+            return {o: c for o, c in self._confidence.get(index, {}).items()
+                    if o in self._states and self._states[o][index] == _PROPAGATED}
 
     def keyframes(self, object_ids: Iterable[int] | None = None) -> dict[int, np.ndarray]:
         """Frame index -> label map (copy) for every frame of `keyframe_indices`."""
@@ -165,7 +186,19 @@ class VideoAnnotation:
 
     @property
     def is_dirty(self) -> bool:
-        return bool(self.dirty_frames) or self.meta_dirty
+        """True when something changed since it was last handed to a saver."""
+        return bool(self._dirty_frames) or self._meta_dirty
+
+    @property
+    def dirty_frames(self) -> frozenset[int]:
+        """Frames whose label maps changed since they were last handed to a saver."""
+        with self._lock:
+            return frozenset(self._dirty_frames)
+
+    @property
+    def meta_dirty(self) -> bool:
+        """Whether objects, states or marks changed since they were last handed to a saver."""
+        return self._meta_dirty
 
     @property
     def meta_revision(self) -> int:
@@ -179,7 +212,7 @@ class VideoAnnotation:
         return self._store.nbytes + self.history.nbytes
 
     # ------------------------------------------------------------ notifications
-    def subscribe(self, callback: Listener) -> Any:
+    def subscribe(self, callback: Listener) -> Callable[[], None]:
         """Call `callback(event)` after every change; returns a function that unsubscribes."""
         self._listeners.append(callback)
 
@@ -194,17 +227,19 @@ class VideoAnnotation:
             listener(event)
 
     @contextlib.contextmanager
-    def transaction(self, name: str) -> Iterator[None]:
-        """Group every change made inside into one undo step called `name`."""
+    def transaction(self, name: str, group: UndoGroup | None = None) -> Iterator[None]:
+        """Group every change made inside into one undo step called `name`; transactions of
+        one `group` (any object) that follow each other make one step together, so work done
+        in slices over time (a propagation pass) is undone at once."""
         with self._lock:
-            self.history.begin(name)
+            self.history.begin(name, group)
             try:
                 yield
             finally:
                 self.history.end()
 
     @contextlib.contextmanager
-    def _operation(self, reason: str) -> Iterator[_Pending]:
+    def _operation(self, reason: ChangeReason) -> Iterator[_Pending]:
         event = None
         with self._lock:
             outer = self._op_depth == 0
@@ -232,7 +267,7 @@ class VideoAnnotation:
         colour: tuple[int, int, int] | None = None,
     ) -> ObjectInfo:
         """Create an object; the lowest free id unless `object_id` is given."""
-        with self._operation("add object"):
+        with self._operation(ChangeReason.ADD_OBJECT):
             if object_id is None:
                 object_id = self._free_id()
             check_object_id(object_id)
@@ -244,7 +279,7 @@ class VideoAnnotation:
 
     def remove_object(self, object_id: int) -> None:
         """Delete an object and its pixels on every frame."""
-        with self._operation("remove object"):
+        with self._operation(ChangeReason.REMOVE_OBJECT):
             info = self.object(object_id)
             for index in self._store.frames_with(object_id):
                 labels = self._store.get(index).copy()
@@ -256,7 +291,7 @@ class VideoAnnotation:
         """`absorbed_id`'s pixels become `keep_id`'s on every frame; `absorbed_id` is removed."""
         if keep_id == absorbed_id:
             raise ValueError("cannot merge an object with itself")
-        with self._operation("merge objects"):
+        with self._operation(ChangeReason.MERGE_OBJECTS):
             self.object(keep_id)
             absorbed = self.object(absorbed_id)
             for index in self._store.frames_with(absorbed_id):
@@ -278,13 +313,14 @@ class VideoAnnotation:
         colour: tuple[int, int, int] | None = None,
     ) -> ObjectInfo:
         """Change an object's category, caption or colour."""
-        with self._operation("edit object") as pending:
+        with self._operation(ChangeReason.EDIT_OBJECT) as pending:
             before = self.object(object_id)
             after = ObjectInfo(
                 object_id,
                 before.category if category is None else category,
                 before.caption if caption is None else caption,
-                before.colour if colour is None else tuple(int(c) for c in colour),
+                before.colour if colour is None else (int(colour[0]), int(colour[1]),
+                                                      int(colour[2])),
             )
             if after != before:
                 self.history.record(ObjectPatch(object_id, before, after))
@@ -311,7 +347,7 @@ class VideoAnnotation:
         mask = self._check_mask(mask)
         if not mask.any():
             return
-        with self._operation("paint"):
+        with self._operation(ChangeReason.PAINT):
             self.object(object_id)
             labels = self._store.get(index).copy()
             touched = object_ids_in(labels[mask]) | {object_id}
@@ -323,7 +359,7 @@ class VideoAnnotation:
         """A person's eraser: pixels of `mask` become background (only `object_id`'s if given)."""
         index = self._index(index)
         mask = self._check_mask(mask)
-        with self._operation("erase"):
+        with self._operation(ChangeReason.ERASE):
             labels = self._store.get(index).copy()
             if object_id is not None:
                 self.object(object_id)
@@ -339,7 +375,7 @@ class VideoAnnotation:
         """A person sets a whole frame; unknown ids become new objects."""
         index = self._index(index)
         labels = self._check_labels(labels)
-        with self._operation("set frame"):
+        with self._operation(ChangeReason.SET_FRAME):
             new_ids = object_ids_in(labels)
             for object_id in sorted(new_ids - self._objects.keys()):
                 self._put_object(ObjectInfo(object_id), np.zeros(len(self), np.uint8))
@@ -350,23 +386,28 @@ class VideoAnnotation:
     def set_state(self, index: int, object_id: int, state: FrameState) -> None:
         """Set one object's state on one frame (e.g. promote an edited frame to a keyframe)."""
         index = self._index(index)
-        with self._operation("set state"):
+        with self._operation(ChangeReason.SET_STATE):
             self.object(object_id)
             self._set_codes(object_id, np.array([index]), np.array([STATE_CODES[state]], np.uint8))
 
     def apply_propagated(
-        self, index: int, labels: np.ndarray, object_ids: Iterable[int] | None = None
+        self,
+        index: int,
+        labels: np.ndarray,
+        object_ids: Iterable[int] | None = None,
+        confidence: Mapping[int, float] | None = None,
     ) -> None:
         """Take a propagation result for frame `index`.
 
         Only the objects in `object_ids` (default: all) are taken from `labels`; where one of
         them is a keyframe or edited on this frame it keeps its pixels, as do objects outside
         `object_ids` and void. The others become `propagated` where they have pixels, else
-        `empty`. Ids in `labels` that are no (longer an) object are dropped.
+        `empty`. Ids in `labels` that are no (longer an) object are dropped. The engine's
+        `confidence` in the objects taken is kept (in memory only) for `confidence`.
         """
         index = self._index(index)
         labels = self._check_labels(labels)
-        with self._operation("propagate"):
+        with self._operation(ChangeReason.PROPAGATE):
             covered = (
                 set(self._objects) if object_ids is None else set(object_ids) & set(self._objects)
             )
@@ -390,11 +431,15 @@ class VideoAnnotation:
             for object_id in sorted(covered - fixed):
                 code = _PROPAGATED if object_id in present else _EMPTY
                 self._set_codes(object_id, frame, np.array([code], np.uint8))
+            if confidence is not None:
+                scores = self._confidence.setdefault(index, {})
+                scores.update({o: float(confidence[o]) for o in covered - fixed
+                               if o in confidence})
 
     def set_mark(self, index: int, note: str | None) -> None:
         """Attach a QA note to a frame (None removes it); saved with the tool's state."""
         index = self._index(index)
-        with self._operation("mark") as pending:
+        with self._operation(ChangeReason.MARK) as pending:
             if note:
                 self.marks[index] = note
             else:
@@ -411,13 +456,13 @@ class VideoAnnotation:
         """Apply the latest undone step again; False when there is none."""
         return self._replay(self.history.pop_redo, undo=False)
 
-    def _replay(self, pop: Any, undo: bool) -> bool:
+    def _replay(self, pop: Callable[[], Step | None], undo: bool) -> bool:
         event = None
         with self._lock:
             step: Step | None = pop()
             if step is None:
                 return False
-            pending = _Pending("undo" if undo else "redo")
+            pending = _Pending(ChangeReason.UNDO if undo else ChangeReason.REDO)
             for patch in reversed(step.patches) if undo else step.patches:
                 self._apply_patch(patch, undo, pending)
             event = pending.event()
@@ -425,7 +470,7 @@ class VideoAnnotation:
             self._emit(event)
         return True
 
-    def _apply_patch(self, patch: Any, undo: bool, pending: _Pending) -> None:
+    def _apply_patch(self, patch: Patch, undo: bool, pending: _Pending) -> None:
         if isinstance(patch, LabelPatch):
             y0, y1, x0, x1 = patch.box
             labels = self._store.get(patch.index).copy()
@@ -434,7 +479,7 @@ class VideoAnnotation:
             labels[y0:y1, x0:x1] = decompress(data, (y1 - y0, x1 - x0))
             pending.objects |= object_ids_in(labels[y0:y1, x0:x1])
             self._store.put(patch.index, labels)
-            self.dirty_frames.add(patch.index)
+            self._dirty_frames.add(patch.index)
             pending.frames.add(patch.index)
         elif isinstance(patch, StatePatch):
             self._states[patch.object_id][patch.frames] = patch.before if undo else patch.after
@@ -459,26 +504,27 @@ class VideoAnnotation:
     def mark_saved(self) -> None:
         """Everything now in memory is on disk."""
         with self._lock:
-            self.dirty_frames.clear()
-            self.meta_dirty = False
+            self._dirty_frames.clear()
+            self._meta_dirty = False
 
     def begin_save(self) -> tuple[list[int], bool]:
         """Take the changed frames and whether objects/states changed, and mark them clean.
 
         Changes made while the save runs (from another thread) make them dirty again; call
-        `save_failed` with the returned values if the save does not complete.
+        `mark_unsaved` with the returned values if the save does not complete.
         """
         with self._lock:
-            frames, meta = sorted(self.dirty_frames), self.meta_dirty
-            self.dirty_frames.clear()
-            self.meta_dirty = False
+            frames, meta = sorted(self._dirty_frames), self._meta_dirty
+            self._dirty_frames.clear()
+            self._meta_dirty = False
             return frames, meta
 
-    def save_failed(self, frames: Iterable[int], meta: bool) -> None:
-        """Undo `begin_save`'s marking after a failed save."""
+    def mark_unsaved(self, frames: Iterable[int] = (), meta: bool = False) -> None:
+        """Count `frames` (and the objects, states and marks when `meta`) as not saved: after
+        a failed save, or for work replayed from a journal."""
         with self._lock:
-            self.dirty_frames.update(frames)
-            self.meta_dirty = self.meta_dirty or meta
+            self._dirty_frames.update(frames)
+            self._meta_dirty = self._meta_dirty or meta
 
     def load_label_map(self, index: int, labels: np.ndarray, state: FrameState) -> None:
         """Put a frame read from disk: no undo step, not dirty, no event; new ids become objects.
@@ -504,57 +550,29 @@ class VideoAnnotation:
             self._store.put(index, np.zeros(self.size, np.uint8))
         else:
             self._store.put_compressed(index, data)
-        self.dirty_frames.add(index)
+        self._dirty_frames.add(index)
 
     def state_dict(self) -> dict[str, Any]:
         """Objects, frame states (run-length coded) and marks as plain JSON-ready data."""
         with self._lock:
-            return self._state_dict()
-
-    def _state_dict(self) -> dict[str, Any]:
-        return {
-            "objects": [
-                {"id": o.id, "category": o.category, "caption": o.caption, "colour": list(o.colour)}
-                for o in self.objects.values()
-            ],
-            "states": {
-                str(object_id): _runs(codes) for object_id, codes in sorted(self._states.items())
-            },
-            "marks": {self.frame_names[i]: note for i, note in sorted(self.marks.items())},
-        }
+            return encode_state(self._objects.values(), self._states, self.marks,
+                                self.frame_names)
 
     def load_state_dict(self, data: dict[str, Any]) -> None:
-        """Replace objects, states and marks with `state_dict()` data (no undo step)."""
-        objects: dict[int, ObjectInfo] = {}
-        states: dict[int, np.ndarray] = {}
-        for entry in data.get("objects", []):
-            info = ObjectInfo(
-                int(entry["id"]),
-                str(entry.get("category", "")),
-                str(entry.get("caption", "")),
-                tuple(int(c) for c in entry.get("colour", (0, 0, 0))),
-            )
-            objects[info.id] = info
-            states[info.id] = np.zeros(len(self), np.uint8)
-        for key, runs in data.get("states", {}).items():
-            object_id = int(key)
-            if object_id in states:
-                states[object_id] = _from_runs(runs, len(self))
-        for object_id in set(self._objects) - set(objects):
-            objects[object_id] = self._objects[object_id]
-            states[object_id] = self._states[object_id]
-        positions = {name: i for i, name in enumerate(self.frame_names)}
-        self._objects, self._states = objects, states
-        self._meta_revision += 1
-        self.marks = {
-            positions[name]: str(note)
-            for name, note in data.get("marks", {}).items()
-            if name in positions
-        }
+        """Replace objects, states and marks with `state_dict()` data (no undo step); objects
+        it does not name are kept."""
+        saved = decode_state(data, self.frame_names)
+        with self._lock:
+            kept = set(self._objects) - set(saved.objects)
+            self._objects = {**saved.objects, **{i: self._objects[i] for i in kept}}
+            self._states = {**saved.states, **{i: self._states[i] for i in kept}}
+            self.marks = saved.marks
+            self._meta_revision += 1
 
     def notify_loaded(self) -> None:
         """Tell listeners that the whole annotation was (re)loaded."""
-        self._emit(ChangeEvent("load", frozenset(range(len(self))), frozenset(self._objects), True))
+        everything = frozenset(range(len(self)))
+        self._emit(ChangeEvent(ChangeReason.LOAD, everything, frozenset(self._objects), True))
 
     # ------------------------------------------------------------- internals
     def _index(self, index: int) -> int:
@@ -584,7 +602,7 @@ class VideoAnnotation:
         raise ValueError(f"all {MAX_OBJECT_ID} object ids are in use")
 
     def _meta_changed(self) -> None:
-        self.meta_dirty = True
+        self._meta_dirty = True
         self._meta_revision += 1
 
     def _put_object(self, info: ObjectInfo, states: np.ndarray) -> None:
@@ -621,7 +639,7 @@ class VideoAnnotation:
         self._pending.objects |= object_ids_in(before) | object_ids_in(after)
         self._pending.frames.add(index)
         self._store.put(index, labels)
-        self.dirty_frames.add(index)
+        self._dirty_frames.add(index)
 
     def _set_codes(self, object_id: int, frames: np.ndarray, codes: np.ndarray) -> None:
         states = self._states[object_id]
@@ -645,25 +663,3 @@ class VideoAnnotation:
             current = self._states[object_id][index]
             code = _EDITED if current in (_PROPAGATED, _EDITED) else STATE_CODES[state]
             self._set_codes(object_id, frame, np.array([code], np.uint8))
-
-
-def _runs(codes: np.ndarray) -> list[list[int]]:
-    """Run-length code: [[code, count], ...]."""
-    if codes.size == 0:
-        return []
-    starts = np.flatnonzero(np.diff(codes.astype(np.int16), prepend=-1))
-    counts = np.diff(np.append(starts, codes.size))
-    return [[int(codes[s]), int(c)] for s, c in zip(starts, counts, strict=True)]
-
-
-def _from_runs(runs: list[list[int]], length: int) -> np.ndarray:
-    codes = np.zeros(length, np.uint8)
-    position = 0
-    for code, count in runs:
-        if not 0 <= int(code) < len(STATES_BY_CODE) or int(count) < 0:
-            raise ValueError(f"bad state run {[code, count]}")
-        codes[position : position + int(count)] = int(code)
-        position += int(count)
-    if position != length:
-        raise ValueError(f"state runs cover {position} frames, the video has {length}")
-    return codes

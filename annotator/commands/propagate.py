@@ -7,6 +7,9 @@ import sys
 import time
 from pathlib import Path
 
+from annotator.engine.choices import PROPAGATION_ENGINES
+from annotator.engine.propagation import DIRECTIONS
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -19,13 +22,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("frames", type=Path, help="a folder of frames or a video file")
     parser.add_argument("--masks", type=Path, required=True, help="folder of keyframe masks")
     parser.add_argument("--out", type=Path, required=True, help="folder for the masks")
+    parser.add_argument(
+        "--objects", type=parse_objects, metavar="ID,ID",
+        help="propagate only these objects; the others keep what the masks in --out hold")
     add_engine_options(parser)
     parser.set_defaults(run=run)
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
     """The propagation engine's options, shared by `propagate` and `batch`."""
-    parser.add_argument("--engine", choices=("auto", "stcn", "classic"), default="auto")
+    parser.add_argument("--engine", choices=PROPAGATION_ENGINES, default="auto")
     parser.add_argument("--weights", type=Path, help="an STCN checkpoint (stcn.pth)")
     parser.add_argument("--top-k", type=_positive, default=20, help="memory pixels per query")
     parser.add_argument("--mem-every", type=_positive, default=5, help="memory frame every N")
@@ -33,7 +39,18 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         "--memory-frames", type=_positive, help="memory budget in frames (default 20)"
     )
     parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--direction", choices=("forward", "backward", "both"), default="both")
+    parser.add_argument("--direction", choices=DIRECTIONS, default="both")
+
+
+def parse_objects(text: str) -> tuple[int, ...]:
+    """`1,3` -> (1, 3): object ids 1..254, each once."""
+    try:
+        ids = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected object ids like 1,3, got {text!r}") from exc
+    if not ids or not all(1 <= i <= 254 for i in ids):
+        raise argparse.ArgumentTypeError(f"object ids are 1..254, got {text!r}")
+    return ids
 
 
 def _positive(text: str) -> int:
@@ -49,18 +66,17 @@ def _positive(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from annotator.engine.propagators import make_propagator
     from annotator.engine.video_job import keyframe_files, propagate_to_folder, read_keyframes
-    from annotator.video.source import open_frames
+    from annotator.video.opening import open_frames
 
     with open_frames(args.frames) as source:
         keyframes = read_keyframes(keyframe_files(args.masks), source)
-        propagator, description = make_propagator(
+        propagator, info = make_propagator(
             args.engine, args.weights, args.device, args.top_k, args.mem_every, args.memory_frames
         )
-        print(f"propagate: {description}", file=sys.stderr)
+        print(f"propagate: {info.line}", file=sys.stderr)
         progress = _Progress()
-        written = propagate_to_folder(
-            source, keyframes, args.out, propagator, args.direction, on_progress=progress
-        )
+        written = propagate_to_folder(source, keyframes, args.out, propagator, args.direction,
+                                      on_progress=progress, object_ids=args.objects)
         progress.finish()
     print(f"propagate: wrote {written} masks to {args.out}", file=sys.stderr)
     return 0

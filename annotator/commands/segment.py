@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from annotator.engine.choices import CLICK_ENGINES
 from annotator.errors import AnnotatorError
 
 
@@ -21,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         metavar="X,Y[,neg]", help="a click in pixels; add ',neg' for background")
     parser.add_argument("--box", type=parse_box, metavar="X0,Y0,X1,Y1", help="a box in pixels")
     parser.add_argument("--out", type=Path, required=True, help="the mask PNG to write")
-    parser.add_argument("--engine", choices=("auto", "sam", "classic"), default="auto")
+    parser.add_argument("--engine", choices=CLICK_ENGINES, default="auto")
     parser.add_argument("--weights", type=Path, help="a SAM / MobileSAM checkpoint file")
     parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     parser.set_defaults(run=run)
@@ -48,20 +49,11 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
     return values  # type: ignore[return-value]
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            return np.array(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise AnnotatorError(f"cannot read the image ({exc})", path) from exc
-
-
 def run(args: argparse.Namespace) -> int:
     from annotator.engine.click_session import ClickSession
     from annotator.engine.segmenters import make_click_segmenter
     from annotator.formats.masks import write_label_map
+    from annotator.video.folder import read_rgb
 
     if not args.point and args.box is None:
         raise AnnotatorError("give at least one --point or a --box")
@@ -70,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
     for x, y, _ in args.point:
         if not (0 <= x < w and 0 <= y < h):
             raise AnnotatorError(f"point {x:g},{y:g} is outside the {w}x{h} image", args.image)
-    segmenter, description = make_click_segmenter(args.engine, args.weights, args.device)
-    print(f"engine: {description}")
+    segmenter, info = make_click_segmenter(args.engine, args.weights, args.device)
+    print(f"engine: {info.line}")
     session = ClickSession(segmenter)
     session.set_frame(0, frame)
     if args.box is not None:
@@ -82,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     for x, y, positive in args.point:
         session.add_click(x, y, positive)
     mask = session.mask
+    assert mask is not None  # a box or a point was given
     write_label_map(args.out, mask.astype(np.uint8))
     print(f"wrote {args.out}: {int(mask.sum())} pixels of {w * h} in the object")
     return 0

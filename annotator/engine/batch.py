@@ -6,22 +6,24 @@ import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import TypeVar
+from typing import Literal, TypeVar, get_args
 
 from annotator.errors import AnnotatorError
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")
-BACKENDS = ("local", "ray")
+OnResult = Callable[[Job, Result], None]  # called with each job and its result as it finishes
+Backend = Literal["local", "ray"]
+BACKENDS: tuple[Backend, ...] = get_args(Backend)
 
 
 def run_jobs(
     function: Callable[[Job], Result],
     jobs: Sequence[Job],
-    backend: str = "local",
+    backend: Backend = "local",
     workers: int | None = None,
     address: str | None = None,
-    on_result: Callable[[Job, Result], None] | None = None,
+    on_result: OnResult[Job, Result] | None = None,
 ) -> list[Result]:
     """Apply a module-level `function` to every job; results come back in the jobs' order.
 
@@ -40,14 +42,11 @@ def run_jobs(
     return _run_in_processes(function, jobs, workers, on_result)
 
 
-def _run_in_processes(
-    function: Callable[[Job], Result],
-    jobs: Sequence[Job],
-    workers: int | None,
-    on_result: Callable[[Job, Result], None] | None,
-) -> list[Result]:
+def _run_in_processes(function: Callable[[Job], Result], jobs: Sequence[Job],
+                      workers: int | None, on_result: OnResult[Job, Result] | None,
+                      ) -> list[Result]:
     count = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    results: list = [None] * len(jobs)
+    results: dict[int, Result] = {}
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(count, mp_context=context, initializer=_share_cores,
                              initargs=(count,)) as pool:
@@ -57,7 +56,7 @@ def _run_in_processes(
             results[position] = future.result()
             if on_result is not None:
                 on_result(jobs[position], results[position])
-    return results
+    return [results[position] for position in range(len(jobs))]
 
 
 def _share_cores(workers: int) -> None:
@@ -67,12 +66,8 @@ def _share_cores(workers: int) -> None:
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
-def _run_on_ray(
-    function: Callable[[Job], Result],
-    jobs: Sequence[Job],
-    address: str | None,
-    on_result: Callable[[Job, Result], None] | None,
-) -> list[Result]:
+def _run_on_ray(function: Callable[[Job], Result], jobs: Sequence[Job], address: str | None,
+                on_result: OnResult[Job, Result] | None) -> list[Result]:
     try:
         import ray
     except ImportError as exc:
@@ -89,14 +84,14 @@ def _run_on_ray(
     try:
         task = ray.remote(function)
         pending = {task.remote(job): position for position, job in enumerate(jobs)}
-        results: list = [None] * len(jobs)
+        results: dict[int, Result] = {}
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             position = pending.pop(ready[0])
             results[position] = ray.get(ready[0])
             if on_result is not None:
                 on_result(jobs[position], results[position])
-        return results
+        return [results[position] for position in range(len(jobs))]
     finally:
         if started_here:
             ray.shutdown()

@@ -83,7 +83,7 @@ def run_protocol(
         start = time.perf_counter()
         session.add_click(*click)
         seconds.append(time.perf_counter() - start)
-        mask = session.mask
+        mask = session.mask if session.mask is not None else mask
         ious.append(iou(mask, truth, valid))
         if stop_at is not None and ious[-1] >= stop_at:
             break

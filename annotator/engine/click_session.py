@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from annotator.engine.embedding_cache import EmbeddingCache
-from annotator.engine.protocols import ClickPrediction, ClickSegmenter
+from models.protocols import ClickPrediction, ClickSegmenter, EmbeddingSegmenter, ImageEmbedding
 
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class _State:
     """Everything one prompt step changes, so that undo restores it exactly."""
 
     clicks: tuple[Click, ...]
-    box: tuple[float, float, float, float] | None
+    box: Box | None
     prediction: ClickPrediction | None
     chosen: int
 
@@ -46,9 +46,7 @@ class ClickSession:
     def __init__(self, segmenter: ClickSegmenter, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         self.segmenter = segmenter
         self.cache = EmbeddingCache(cache_bytes)
-        self._embeds = callable(getattr(segmenter, "embed", None)) and callable(
-            getattr(segmenter, "set_embedding", None)
-        )
+        self._embedder = segmenter if isinstance(segmenter, EmbeddingSegmenter) else None
         self._lock = threading.RLock()
         self._in_flight: dict[int, threading.Event] = {}
         self._flight_lock = threading.Lock()
@@ -66,8 +64,8 @@ class ClickSession:
     def set_frame(self, index: int, frame: np.ndarray) -> None:
         """Make `frame` the one prompts refer to; clears the prompts of the previous frame."""
         with self._lock:
-            if self._embeds:
-                self.segmenter.set_embedding(self._embedding(index, frame))
+            if self._embedder is not None:
+                self._embedder.set_embedding(self._embedding(self._embedder, index, frame))
             else:
                 self.segmenter.set_image(frame)
             self._frame_index = index
@@ -81,33 +79,37 @@ class ClickSession:
         Returns True when an embedding was computed. Segmenters without embeddings: False.
         Meant for a worker thread when the person is idle.
         """
-        if not self._embeds or index in self.cache:
+        if self._embedder is None or index in self.cache:
             return False
-        return self._compute(index, frame) is not None
+        return self._compute(self._embedder, index, frame) is not None
 
-    def _embedding(self, index: int, frame: np.ndarray) -> Any:
+    def _embedding(self, embedder: EmbeddingSegmenter, index: int,
+                   frame: np.ndarray) -> ImageEmbedding:
         cached = self.cache.get(index)
         if cached is not None:
             return cached
-        computed = self._compute(index, frame)
+        computed = self._compute(embedder, index, frame)
         if computed is not None:
             return computed
         # another thread computed it meanwhile; the cache may have refused it (over budget)
         cached = self.cache.get(index)
-        return cached if cached is not None else self.segmenter.embed(frame)
+        return cached if cached is not None else embedder.embed(frame)
 
-    def _compute(self, index: int, frame: np.ndarray) -> Any | None:
+    def _compute(self, embedder: EmbeddingSegmenter, index: int,
+                 frame: np.ndarray) -> ImageEmbedding | None:
         """Embed `frame` and cache it; None when another thread was already doing it."""
         with self._flight_lock:
             pending = self._in_flight.get(index)
-            owner = pending is None
-            if owner:
+            if pending is not None:
+                owner = False
+            else:
+                owner = True
                 pending = self._in_flight[index] = threading.Event()
         if not owner:
             pending.wait()
             return None
         try:
-            embedding = self.segmenter.embed(frame)
+            embedding = embedder.embed(frame)
             self.cache.put(index, embedding)
             return embedding
         finally:
@@ -122,7 +124,7 @@ class ClickSession:
         return list(self._state.clicks)
 
     @property
-    def box(self) -> tuple[float, float, float, float] | None:
+    def box(self) -> Box | None:
         return self._state.box
 
     @property
@@ -144,7 +146,7 @@ class ClickSession:
         with self._lock:
             self._check_inside(x, y)
             click = Click(float(x), float(y), bool(positive))
-            return self._prompt(self._state.clicks + (click,), self._state.box)
+            return self._prompt((*self._state.clicks, click), self._state.box)
 
     def set_box(self, x0: float, y0: float, x1: float, y1: float) -> ClickPrediction:
         with self._lock:
@@ -163,7 +165,8 @@ class ClickSession:
             if not 0 <= candidate_index < len(state.prediction.masks):
                 raise IndexError(f"candidate {candidate_index} does not exist")
             self._state = _State(state.clicks, state.box, state.prediction, candidate_index)
-            return state.prediction.masks[candidate_index]
+            chosen: np.ndarray = state.prediction.masks[candidate_index]
+            return chosen
 
     def undo_click(self) -> ClickPrediction | None:
         """Take back the last click or box; returns the prediction before it (None if none)."""
@@ -178,12 +181,14 @@ class ClickSession:
             self._history.clear()
             self._state = _EMPTY
 
-    def _prompt(self, clicks: tuple[Click, ...], box: tuple[float, ...] | None) -> ClickPrediction:
+    def _prompt(self, clicks: tuple[Click, ...], box: Box | None) -> ClickPrediction:
         if self._frame_index is None:
             raise RuntimeError("set_frame must come before prompts")
         previous = self._state
         refine = previous.prediction is not None
-        prior = previous.prediction.logits[previous.chosen][None] if refine else None
+        prior = None
+        if previous.prediction is not None:
+            prior = previous.prediction.logits[previous.chosen][None]
         points = np.array([[c.x, c.y] for c in clicks], dtype=np.float32).reshape(-1, 2)
         labels = np.array([1 if c.positive else 0 for c in clicks], dtype=np.int64)
         prediction = self.segmenter.predict(

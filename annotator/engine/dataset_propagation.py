@@ -5,14 +5,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
+from annotator.engine.propagation import Direction
 from annotator.engine.propagators import make_propagator
 from annotator.engine.video_job import propagate_to_folder, read_keyframes
 from annotator.errors import AnnotatorError
 from annotator.formats.atomic import safe_join
 from annotator.video.dataset import open_dataset
 
-KEYFRAME_MODES = ("first", "all")
+KeyframeMode = Literal["first", "all"]
+KEYFRAME_MODES: tuple[KeyframeMode, ...] = get_args(KeyframeMode)
 
 
 @dataclass(frozen=True)
@@ -23,8 +26,8 @@ class PropagationJob:
     video: str
     out: str
     split: str | None = None
-    keyframes: str = "first"  # "first": the earliest mask only (semi-supervised VOS); "all"
-    direction: str = "both"
+    keyframes: KeyframeMode = "first"  # "first": the earliest mask only (semi-supervised VOS)
+    direction: Direction = "both"
     engine: str = "auto"
     weights: str | None = None
     device: str | None = None
@@ -55,7 +58,7 @@ def propagate_dataset_video(job: PropagationJob) -> JobOutcome:
         if job.keyframes == "first":
             first = next(iter(paths))
             paths = {first: paths[first]}
-        propagator, description = make_propagator(
+        propagator, info = make_propagator(
             job.engine, job.weights, job.device, job.top_k, job.mem_every, job.memory_frames
         )
         with dataset.frames(job.video) as source:
@@ -64,4 +67,4 @@ def propagate_dataset_video(job: PropagationJob) -> JobOutcome:
             written = propagate_to_folder(source, keyframes, out, propagator, job.direction)
     except AnnotatorError as exc:
         return JobOutcome(job.video, 0, time.perf_counter() - started, error=str(exc))
-    return JobOutcome(job.video, written, time.perf_counter() - started, description)
+    return JobOutcome(job.video, written, time.perf_counter() - started, info.line)

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
 
-
-def size_of(value: Any) -> int:
-    """Bytes held by an embedding: its `nbytes` (numpy arrays, SamEmbedding), else 0."""
-    return int(getattr(value, "nbytes", 0))
+from models.protocols import ImageEmbedding
 
 
 class EmbeddingCache:
@@ -22,11 +18,11 @@ class EmbeddingCache:
         if max_bytes < 0:
             raise ValueError("max_bytes must be >= 0")
         self.max_bytes = max_bytes
-        self._items: OrderedDict[int, tuple[Any, int]] = OrderedDict()
+        self._items: OrderedDict[int, tuple[ImageEmbedding, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, index: int) -> Any | None:
+    def get(self, index: int) -> ImageEmbedding | None:
         with self._lock:
             item = self._items.get(index)
             if item is None:
@@ -34,8 +30,8 @@ class EmbeddingCache:
             self._items.move_to_end(index)
             return item[0]
 
-    def put(self, index: int, embedding: Any) -> None:
-        nbytes = size_of(embedding)
+    def put(self, index: int, embedding: ImageEmbedding) -> None:
+        nbytes = int(embedding.nbytes)
         with self._lock:
             old = self._items.pop(index, None)
             if old is not None:

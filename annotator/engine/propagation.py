@@ -10,14 +10,106 @@ the far side of it are never overwritten by a pass that began before it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from typing import Literal, Protocol, get_args
 
 import numpy as np
 
-from annotator.engine.protocols import FrameSequence, Propagator
+from annotator.errors import AnnotatorError
+from models.protocols import VOID, FrameSequence, PropagatedFrame, Propagator, ShouldStop
 
-DIRECTIONS = ("forward", "backward", "both")
+Direction = Literal["forward", "backward", "both"]
+DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
+PassDirection = Literal["forward", "backward"]
+
+
+@dataclass(frozen=True)
+class PropagationRequest:
+    """What to propagate: from frame `start` in `direction` up to frame `end` (None: the end of
+    the video; one direction only), the objects `object_ids` (None: every object)."""
+
+    start: int
+    direction: Direction = "both"
+    end: int | None = None
+    object_ids: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, "
+                                 f"not {self.direction!r}")
+        if self.direction == "both" and self.end is not None:
+            raise ValueError("an end frame applies to one direction only")
+        if self.object_ids is not None and not self.object_ids:
+            raise ValueError("no objects chosen to propagate")
+
+    def span(self, frame_count: int) -> int:
+        """How many frames lie between `start` and where the request stops (a progress bar's
+        length before the passes are planned)."""
+        last = frame_count - 1
+        forward = min(last, last if self.end is None else self.end) - self.start
+        backward = self.start - max(0, 0 if self.end is None else self.end)
+        return {"forward": forward, "backward": backward, "both": last}[self.direction]
+
+
+class KeyframeSource(Protocol):
+    """Where the keyframes of a request come from (a VideoAnnotation)."""
+
+    def keyframe_indices(self, object_ids: Iterable[int] | None = None) -> list[int]: ...
+
+    def label_map(self, index: int) -> np.ndarray: ...
+
+
+class NothingToPropagate(AnnotatorError):
+    """A request that has no keyframe to start from or no frame to reach."""
+
+
+def check_request(request: PropagationRequest, frame_count: int, source: KeyframeSource) -> int:
+    """How many frames `request` spans; NothingToPropagate when it has nothing to do."""
+    if not source.keyframe_indices(request.object_ids):
+        raise NothingToPropagate("Nothing to propagate: make a mask on some frame first")
+    total = request.span(frame_count)
+    if total <= 0:
+        raise NothingToPropagate(f"No frames {request.direction} of this one")
+    return total
+
+
+def only_objects(labels: np.ndarray, object_ids: Iterable[int]) -> np.ndarray:
+    """The label map with every object outside `object_ids` turned into background."""
+    keep = np.zeros(256, dtype=bool)
+    keep[list(object_ids)] = True
+    keep[VOID] = True
+    return np.where(keep[labels], labels, 0).astype(np.uint8)
+
+
+def take_objects(current: np.ndarray, propagated: np.ndarray, object_ids: Iterable[int],
+                 ) -> np.ndarray:
+    """`current` with the objects `object_ids` taken from `propagated`: their old pixels become
+    background, their new ones are set wherever no other object (nor void) is."""
+    chosen = np.zeros(256, dtype=bool)
+    chosen[list(object_ids)] = True
+    result = np.where(chosen[current], 0, current).astype(np.uint8)
+    taken = chosen[propagated] & (result == 0)
+    result[taken] = propagated[taken]
+    return result
+
+
+def select_keyframes(labels: Mapping[int, np.ndarray], object_ids: tuple[int, ...] | None,
+                     ) -> dict[int, np.ndarray]:
+    """The keyframes to propagate `object_ids` from (None: every object): reduced to those
+    objects, and only the ones that hold one of them."""
+    if object_ids is None:
+        return dict(labels)
+    reduced = {index: only_objects(label_map, object_ids) for index, label_map in labels.items()}
+    return {index: label_map for index, label_map in reduced.items()
+            if np.isin(label_map, object_ids).any()}
+
+
+def read_keyframes(source: KeyframeSource, request: PropagationRequest) -> dict[int, np.ndarray]:
+    """The keyframes of `request` read from an annotation: frame index -> label map, one
+    decode per keyframe (run it in a worker)."""
+    indices = source.keyframe_indices(request.object_ids)
+    return select_keyframes({i: source.label_map(i) for i in indices}, request.object_ids)
 
 
 @dataclass(frozen=True)
@@ -25,7 +117,7 @@ class Pass:
     """One run of the propagator: `targets` in order, moving away from keyframe `anchor`."""
 
     anchor: int
-    direction: str  # "forward" or "backward"
+    direction: PassDirection
     targets: tuple[int, ...]
     memory: tuple[int, ...]  # keyframe indices given to the propagator
 
@@ -36,31 +128,23 @@ class PropagationSession:
     def __init__(self, propagator: Propagator) -> None:
         self.propagator = propagator
 
-    def plan(
-        self,
-        num_frames: int,
-        keyframe_indices,
-        start: int,
-        direction: str,
-        end: int | None = None,
-    ) -> list[Pass]:
-        """Passes that carry the keyframes from `start` towards `end` (the last frame going
-        forward, the first going backward; with "both", each way to the end of the video, and a
-        gap between two keyframes is split at its middle so each frame comes from the nearer).
+    def plan(self, num_frames: int, keyframe_indices: Iterable[int],
+             request: PropagationRequest) -> list[Pass]:
+        """Passes that carry the keyframes from the request's start towards its end (the last
+        frame going forward, the first going backward; with "both", each way to the end of the
+        video, and a gap between two keyframes is split at its middle so each frame comes from
+        the nearer).
 
-        Going forward the first anchor is the last keyframe at or before `start` (else the
-        first one after it); going backward, the first keyframe at or after `start` (else the
+        Going forward the first anchor is the last keyframe at or before the start (else the
+        first one after it); going backward, the first keyframe at or after the start (else the
         last one before it). Keyframes are never targets.
         """
-        if direction not in DIRECTIONS:
-            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
         keys = sorted({int(k) for k in keyframe_indices if 0 <= int(k) < num_frames})
         if not keys:
             raise ValueError("propagation needs at least one keyframe")
+        start, end, direction = request.start, request.end, request.direction
         if not 0 <= start < num_frames:
             raise ValueError(f"start frame {start} is outside the video (0..{num_frames - 1})")
-        if direction == "both" and end is not None:
-            raise ValueError("`end` applies to one direction only")
         forward: list[Pass] = []
         backward: list[Pass] = []
         if direction in ("forward", "both"):
@@ -77,27 +161,25 @@ class PropagationSession:
         self,
         frames: FrameSequence,
         keyframes: Mapping[int, np.ndarray],
-        start: int,
-        direction: str,
-        should_stop: Callable[[], bool] | None = None,
+        request: PropagationRequest,
+        should_stop: ShouldStop | None = None,
         on_progress: Callable[[int, int], None] | None = None,
-        end: int | None = None,
-    ) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield (frame index, label map) as each frame is done; `on_progress(done, total)`
-        after each. Stops between frames once `should_stop()` is true."""
-        passes = self.plan(len(frames), keyframes.keys(), start, direction, end)
+    ) -> Iterator[PropagatedFrame]:
+        """Yield each frame as it is done; `on_progress(done, total)` after each. Stops between
+        frames once `should_stop()` is true. `keyframes` are those of the request (see
+        `select_keyframes`)."""
+        passes = self.plan(len(frames), keyframes.keys(), request)
         total = sum(len(p.targets) for p in passes)
         done = 0
         for planned in passes:
             if should_stop is not None and should_stop():
                 return
             memory = {index: keyframes[index] for index in planned.memory}
-            results = self.propagator.propagate(frames, memory, planned.targets, should_stop)
-            for index, labels in results:
+            for result in self.propagator.propagate(frames, memory, planned.targets, should_stop):
                 done += 1
                 if on_progress is not None:
                     on_progress(done, total)
-                yield index, labels
+                yield result
 
 
 def _forward_passes(keys: list[int], start: int, last: int) -> list[Pass]:

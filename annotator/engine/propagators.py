@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from annotator.engine.choices import PROPAGATION_ENGINES
 from annotator.engine.device import describe_device, pick_device
+from annotator.engine.engine_info import EngineInfo, cpu_info, precision_on
 from annotator.engine.fallback import load_or_fall_back
-from annotator.engine.protocols import Propagator
 from annotator.engine.weights import find_weights
 from annotator.errors import AnnotatorError
 from models.classic.propagator import ClassicPropagator
+from models.protocols import Propagator
 
-ENGINES = ("auto", "stcn", "classic")
+ENGINES = PROPAGATION_ENGINES
 HOW_TO_GET_STCN = (
     "for the STCN memory network put the official stcn.pth in the weights folder "
     "(see `vos-annotator weights`) or pass --weights PATH"
@@ -25,23 +27,24 @@ def make_propagator(
     top_k: int = 20,
     mem_every: int = 5,
     memory_frames: int | None = None,
-) -> tuple[Propagator, str]:
-    """The propagator for `engine` and a line that says what it is and where it runs.
+    folder: str | Path | None = None,
+) -> tuple[Propagator, EngineInfo]:
+    """The propagator for `engine` and what it is and where it runs.
 
-    "stcn" needs `weights` or the registered "stcn" checkpoint; "auto" takes STCN when either is
-    there, else the weights-free classic propagator. `memory_frames` None is STCN's default
-    budget.
+    "stcn" needs `weights` or the "stcn" checkpoint registered in the weights `folder` (default:
+    the user's); "auto" takes STCN when either is there, else the weights-free classic
+    propagator. `memory_frames` None is STCN's default budget.
     """
     if engine not in ENGINES:
         raise AnnotatorError(f"unknown propagation engine {engine!r} (one of {', '.join(ENGINES)})")
     path = Path(weights) if weights is not None else None
     if path is None and engine in ("auto", "stcn"):
-        path = find_weights("stcn")
+        path = find_weights("stcn", folder)
     if engine == "stcn" and path is None:
         raise AnnotatorError(f"no STCN checkpoint found: {HOW_TO_GET_STCN}")
     if engine == "classic" or path is None:
-        description = f"classic propagator (no learned weights, CPU); {HOW_TO_GET_STCN}"
-        return ClassicPropagator(), description
+        line = f"classic propagator (no learned weights, CPU); {HOW_TO_GET_STCN}"
+        return ClassicPropagator(), cpu_info("classic propagator", line)
     if engine == "auto" and weights is None:  # found, yet failing: classic, with a warning
         return load_or_fall_back(
             lambda: _stcn(path, device, top_k, mem_every, memory_frames),
@@ -51,11 +54,9 @@ def make_propagator(
     return _stcn(path, device, top_k, mem_every, memory_frames)
 
 
-
-
 def _stcn(
     path: Path, device: str | None, top_k: int, mem_every: int, memory_frames: int | None
-) -> tuple[Propagator, str]:
+) -> tuple[Propagator, EngineInfo]:
     from annotator.engine.stcn_loader import load_stcn
     from models.stcn.propagator import DEFAULT_MEMORY_FRAMES, STCNPropagator
 
@@ -70,9 +71,9 @@ def _stcn(
         mem_every=mem_every,
         memory_frames=budget,
     )
-    precision = "fp16 autocast" if torch_device.type == "cuda" else "float32"
-    description = (
-        f"STCN ({path.name}) on {describe_device(torch_device)}, {precision}, top-k {top_k}, "
+    where, precision = describe_device(torch_device), precision_on(torch_device)
+    line = (
+        f"STCN ({path.name}) on {where}, {precision}, top-k {top_k}, "
         f"a memory frame every {mem_every}, memory budget {budget} frames"
     )
-    return propagator, description
+    return propagator, EngineInfo("STCN", where, precision, True, line)

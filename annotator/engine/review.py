@@ -24,9 +24,9 @@ from annotator.formats.atomic import safe_join
 from annotator.formats.masks import read_label_map
 from annotator.quality.metrics import frame_scores
 from annotator.video.dataset import DAVIS_RESOLUTIONS, SPLIT_NAMES, png_files
+from models.protocols import VOID
 
 Progress = Callable[[int, int], None]
-VOID = 255
 
 
 class LabelSource(Protocol):
@@ -132,7 +132,7 @@ def find_ground_truth(
                 "this is the video's own annotation folder; pick the ground truth to compare "
                 "with", folder)
         ordered = {name: matched[name] for name in frame_names if name in matched}
-        return GroundTruth(folder, ordered, tuple(size))
+        return GroundTruth(folder, ordered, (size[0], size[1]))
     raise AnnotatorError(
         f"no ground truth for video {video!r}: expected PNGs named like its frames "
         f"({frame_names[0]}.png …) here, in {video}/ or in Annotations/{video}/",

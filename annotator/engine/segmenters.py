@@ -3,101 +3,56 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
+from annotator.engine.choices import CLICK_ENGINES
 from annotator.engine.device import describe_device, pick_device
+from annotator.engine.engine_info import EngineInfo, cpu_info
 from annotator.engine.fallback import load_or_fall_back
-from annotator.engine.protocols import ClickPrediction
 from annotator.engine.weights import SAM_PREFERENCE_CPU, SAM_PREFERENCE_GPU, find_weights
 from annotator.engine.weights_load import load_sam_checkpoint
 from annotator.errors import AnnotatorError
 from models.classic.segmenter import ClassicSegmenter
-from models.sam.segmenter import SamPredictorCore
+from models.protocols import ClickSegmenter
+from models.sam.segmenter import SamClickSegmenter
 
-ENGINES = ("auto", "sam", "classic")
-
-
-class _CoreSegmenter:
-    """A model core (arrays in, a (masks, scores, logits) tuple out) as a ClickSegmenter."""
-
-    def __init__(self, core: Any, name: str) -> None:
-        self.core = core
-        self.name = name
-
-    def set_image(self, frame: np.ndarray) -> None:
-        self.core.set_image(frame)
-
-    def predict(
-        self,
-        points: np.ndarray,
-        labels: np.ndarray,
-        box: np.ndarray | None = None,
-        prior: np.ndarray | None = None,
-        multimask: bool = True,
-    ) -> ClickPrediction:
-        masks, scores, logits = self.core.predict(points, labels, box, prior, multimask)
-        return ClickPrediction(masks=masks, scores=scores, logits=logits)
-
-
-class ClassicClickSegmenter(_CoreSegmenter):
-    """The weights-free segmenter (GrabCut colour models, geodesic seeds, hard clicks)."""
-
-    def __init__(self) -> None:
-        core = ClassicSegmenter()
-        super().__init__(core, core.name)
-
-
-class SamClickSegmenter(_CoreSegmenter):
-    """SAM or MobileSAM; `embed` / `set_embedding` let a session cache image embeddings."""
-
-    def __init__(self, core: SamPredictorCore) -> None:
-        super().__init__(core, core.name)
-        self.variant = core.variant
-        self.device = core.device
-
-    def embed(self, frame: np.ndarray) -> Any:
-        return self.core.embed(frame)
-
-    def set_embedding(self, embedding: Any) -> None:
-        self.core.set_embedding(embedding)
+ENGINES = CLICK_ENGINES
+GET_SAM = "`vos-annotator weights download vit_t` or `vos-annotator weights add FILE`"
 
 
 def load_sam_segmenter(path: str | Path, device: str | None = None) -> SamClickSegmenter:
     """SAM from a checkpoint file (variant read from its tensors) on the chosen device."""
     sam, variant = load_sam_checkpoint(path)
-    return SamClickSegmenter(SamPredictorCore(sam, variant, pick_device(device)))
+    return SamClickSegmenter(sam, variant, pick_device(device))
 
 
 def make_click_segmenter(
-    engine: str = "auto", weights: str | Path | None = None, device: str | None = None
-) -> tuple[ClassicClickSegmenter | SamClickSegmenter, str]:
-    """The segmenter to use and one line saying which it is and why.
+    engine: str = "auto",
+    weights: str | Path | None = None,
+    device: str | None = None,
+    folder: str | Path | None = None,
+) -> tuple[ClickSegmenter, EngineInfo]:
+    """The segmenter to use and what it is (its `line` says which and why).
 
-    'auto': the given `weights`, else a registered or present SAM checkpoint (MobileSAM first
-    on a CPU, the largest on a GPU), else the classic segmenter. 'sam' fails without a
-    checkpoint; 'classic' never loads one.
+    'auto': the given `weights`, else a registered or present SAM checkpoint in the weights
+    `folder` (default: the user's) (MobileSAM first on a CPU, the largest on a GPU), else the
+    classic segmenter. 'sam' fails without a checkpoint; 'classic' never loads one.
     """
     if engine not in ENGINES:
         raise AnnotatorError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if engine == "classic":
-        return ClassicClickSegmenter(), "classic segmenter (no learned weights)"
+        return _classic("classic segmenter (no learned weights)")
     path = Path(weights) if weights is not None else None
     if path is None:
         chosen = pick_device(device)
         order = SAM_PREFERENCE_CPU if chosen.type == "cpu" else SAM_PREFERENCE_GPU
-        path = next((p for p in map(find_weights, order) if p is not None), None)
+        path = next((p for p in (find_weights(n, folder) for n in order) if p is not None), None)
     if path is None:
         if engine == "sam":
             raise AnnotatorError(
                 "no SAM checkpoint found: run `vos-annotator weights download vit_t` (or "
                 "vit_b), `vos-annotator weights add FILE`, or pass --weights FILE"
             )
-        return ClassicClickSegmenter(), (
-            "classic segmenter (no SAM weights found: run `vos-annotator weights download "
-            "vit_t` or `vos-annotator weights add FILE`)"
-        )
+        return _classic(f"classic segmenter (no SAM weights found: run {GET_SAM})")
     if engine == "auto" and weights is None:  # found, yet failing: classic, with a warning
         return load_or_fall_back(
             lambda: _sam(path, device),
@@ -107,6 +62,13 @@ def make_click_segmenter(
     return _sam(path, device)
 
 
-def _sam(path: Path, device: str | None) -> tuple[SamClickSegmenter, str]:
+def _sam(path: Path, device: str | None) -> tuple[ClickSegmenter, EngineInfo]:
     segmenter = load_sam_segmenter(path, device)
-    return segmenter, f"{segmenter.name} on {describe_device(segmenter.device)} ({path.name})"
+    where = describe_device(segmenter.device)
+    precision = "fp16 image encoder" if segmenter.half else "float32"
+    return segmenter, EngineInfo(segmenter.name, where, precision, True,
+                                 f"{segmenter.name} on {where} ({path.name})")
+
+
+def _classic(line: str) -> tuple[ClickSegmenter, EngineInfo]:
+    return ClassicSegmenter(), cpu_info("classic segmenter", line)

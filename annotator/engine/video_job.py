@@ -7,13 +7,19 @@ from pathlib import Path
 
 import numpy as np
 
-from annotator.engine.propagation import PropagationSession
-from annotator.engine.protocols import Propagator, ShouldStop
+from annotator.engine.propagation import (
+    Direction,
+    PropagationRequest,
+    PropagationSession,
+    select_keyframes,
+    take_objects,
+)
 from annotator.errors import AnnotatorError
 from annotator.formats.atomic import safe_join
 from annotator.formats.masks import read_label_map, write_label_map
 from annotator.video.dataset import png_files
 from annotator.video.source import FrameSource
+from models.protocols import Propagator, ShouldStop
 
 
 def read_keyframes(paths: dict[str, Path], source: FrameSource) -> dict[int, np.ndarray]:
@@ -41,32 +47,47 @@ def propagate_to_folder(
     keyframes: dict[int, np.ndarray],
     out: Path,
     propagator: Propagator,
-    direction: str = "both",
+    direction: Direction = "both",
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: ShouldStop | None = None,
+    object_ids: tuple[int, ...] | None = None,
 ) -> int:
-    """Write one mask per frame to `out`: keyframes as given, the rest propagated (frames no
-    pass reaches are written empty). Returns how many files were written."""
+    """Write one mask per frame to `out`: keyframes as given, the rest propagated from the
+    first keyframe (the last going backward); frames no pass reaches are written empty.
+
+    With `object_ids`, only those objects are propagated: on the other frames, the other
+    objects keep what a mask already in `out` holds, and a frame no pass reaches keeps its
+    mask there. Returns how many files were written.
+    """
     if not keyframes:
         raise AnnotatorError("no keyframes to propagate from", out)
+    chosen = select_keyframes(keyframes, object_ids)
+    if not chosen:
+        raise AnnotatorError(
+            f"no keyframe mask holds object {', '.join(map(str, object_ids or ()))}", out)
     out.mkdir(parents=True, exist_ok=True)
     written: set[int] = set()
 
+    def path_of(index: int) -> Path:
+        return safe_join(out, f"{source.names[index]}.png")
+
     def save(index: int, labels: np.ndarray) -> None:
-        write_label_map(safe_join(out, f"{source.names[index]}.png"), labels)
+        path = path_of(index)
+        if object_ids is not None and index not in keyframes and path.exists():
+            labels = take_objects(read_label_map(path, source.size), labels, object_ids)
+        write_label_map(path, labels)
         written.add(index)
 
     for index, labels in keyframes.items():
         save(index, labels)
-    start = max(keyframes) if direction == "backward" else min(keyframes)
-    session = PropagationSession(propagator)
-    for index, labels in session.run(
-        source, keyframes, start, direction, should_stop=should_stop, on_progress=on_progress
-    ):
-        save(index, labels)
+    start = max(chosen) if direction == "backward" else min(chosen)
+    request = PropagationRequest(start, direction, object_ids=object_ids)
+    for result in PropagationSession(propagator).run(source, chosen, request, should_stop,
+                                                     on_progress):
+        save(result.index, result.labels)
     if should_stop is None or not should_stop():
         empty = np.zeros(source.size, dtype=np.uint8)
         for index in range(len(source)):
-            if index not in written:
+            if index not in written and (object_ids is None or not path_of(index).exists()):
                 save(index, empty)
     return len(written)

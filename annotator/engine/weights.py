@@ -80,9 +80,10 @@ def canonical_name(name: str) -> str:
     return key
 
 
-def weights_dir() -> Path:
-    """The weights folder (not created here)."""
-    override = os.environ.get(ENV_FOLDER)
+def weights_dir(folder: str | Path | None = None) -> Path:
+    """The weights folder (not created here): `folder` when given, else $VOS_ANNOTATOR_WEIGHTS,
+    else the user's cache folder."""
+    override = folder or os.environ.get(ENV_FOLDER)
     if override:
         return Path(override).expanduser()
     return Path(platformdirs.user_cache_dir("vos-annotator")) / "weights"
@@ -96,9 +97,9 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def read_registry() -> dict[str, dict[str, Any]]:
+def read_registry(folder: str | Path | None = None) -> dict[str, dict[str, Any]]:
     """name -> {'path', 'size', 'sha256'} of files added in place; {} when there is none."""
-    path = weights_dir() / REGISTRY_FILE
+    path = weights_dir(folder) / REGISTRY_FILE
     if not path.exists():
         return {}
     try:
@@ -133,18 +134,19 @@ def write_registry(entries: dict[str, dict[str, Any]]) -> None:
     atomic_write_text(folder / REGISTRY_FILE, json.dumps(entries, indent=2, sort_keys=True) + "\n")
 
 
-def find_weights(name: str) -> Path | None:
-    """The file of known weights `name` when present: registered in place, else in the folder.
+def find_weights(name: str, folder: str | Path | None = None) -> Path | None:
+    """The file of known weights `name` when present: registered in place, else in the weights
+    folder (`folder`, default `weights_dir()`).
 
     A registered file whose size changed since it was added is ignored.
     """
     key = canonical_name(name)
-    entry = read_registry().get(key)
+    entry = read_registry(folder).get(key)
     if entry:
         path = Path(entry["path"])
         if path.is_file() and path.stat().st_size == entry.get("size"):
             return path
-    candidate = weights_dir() / KNOWN[key].filename
+    candidate = weights_dir(folder) / KNOWN[key].filename
     return candidate if candidate.is_file() else None
 
 

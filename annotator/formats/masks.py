@@ -12,8 +12,6 @@ from annotator.errors import AnnotatorError
 from annotator.formats.atomic import atomic_write_bytes
 from annotator.formats.palette import davis_palette
 
-VOID = 255
-
 
 def read_label_map(path: str | Path, expected_size: tuple[int, int] | None = None) -> np.ndarray:
     """Read a mask as an H x W uint8 label map; `expected_size` is (height, width)."""

@@ -10,11 +10,14 @@ from PyQt6.QtGui import (
     QBrush,
     QColor,
     QImage,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPainterPath,
     QPen,
     QPixmap,
+    QResizeEvent,
+    QWheelEvent,
 )
 from PyQt6.QtWidgets import (
     QGraphicsEllipseItem,
@@ -23,6 +26,7 @@ from PyQt6.QtWidgets import (
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsView,
+    QWidget,
 )
 
 from annotator.gui.images import frame_to_qimage, rgba_to_qimage
@@ -42,6 +46,9 @@ class CanvasTool(Protocol):
 
     def double_click(self, point: QPointF) -> None: ...
 
+    def cancel(self) -> None:
+        """Drop what is being drawn (another tool was chosen, or Escape)."""
+
 
 class Canvas(QGraphicsView):
     """Shows one frame and its masks; forwards mouse input to the active tool."""
@@ -49,7 +56,7 @@ class Canvas(QGraphicsView):
     cursor_moved = pyqtSignal(int, int)
     view_changed = pyqtSignal()  # zoom, pan or fit: a view beside this one follows
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
@@ -188,7 +195,7 @@ class Canvas(QGraphicsView):
             self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
             self.view_changed.emit()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt name)
         super().resizeEvent(event)
         if self._fitted:
             self.fit()
@@ -209,7 +216,7 @@ class Canvas(QGraphicsView):
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + moved.y())
         self.view_changed.emit()
 
-    def wheelEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt name)
         steps = event.angleDelta().y() / 120
         if steps:
             self.zoom(ZOOM_STEP**steps, event.position())
@@ -261,7 +268,7 @@ class Canvas(QGraphicsView):
             self.tool.double_click(self.image_point(event))
         event.accept()
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_held = True
             self.setCursor(Qt.CursorShape.OpenHandCursor)
@@ -269,7 +276,7 @@ class Canvas(QGraphicsView):
             return
         super().keyPressEvent(event)
 
-    def keyReleaseEvent(self, event) -> None:  # noqa: N802
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_held = False
             self.unsetCursor()

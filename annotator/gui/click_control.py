@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
-from annotator.gui.workers import ClickResult, ClickWorker, start_in_thread, stop_thread
-
-if TYPE_CHECKING:
-    from annotator.gui.controller import Controller
+from annotator.gui.click_worker import ClickResult, ClickWorker
+from annotator.gui.engine_control import EngineControl
+from annotator.gui.workers import EngineChoice
 
 PREFETCH_AFTER_MS = 600
 
 
-class ClickControl(QObject):
+class ClickControl(EngineControl):
     """Prompts of the current frame and object; an epoch number drops stale answers.
 
     The frame goes to the worker only with the first prompt after the frame or object changed,
     so scrolling through a video never queues segmenter work.
     """
 
-    _load = pyqtSignal(object)
+    candidates_changed = pyqtSignal()
     _set_frame = pyqtSignal(int, int, object)
     _add_click = pyqtSignal(int, float, float, bool)
     _set_box = pyqtSignal(int, float, float, float, float)
@@ -31,13 +27,10 @@ class ClickControl(QObject):
     _undo = pyqtSignal(int)
     _prefetch = pyqtSignal(int, object)
 
-    def __init__(self, controller: Controller) -> None:
-        super().__init__(controller)
-        self.controller = controller
-        self.description = "loading…"
-        self.worker = ClickWorker()
-        self.thread = start_in_thread(self.worker, "vos-click-model")
-        self._load.connect(self.worker.load)
+    def __init__(self, parent: QObject | None = None) -> None:
+        worker = ClickWorker()
+        super().__init__(worker, "vos-click-model", parent)
+        self.worker = worker
         self._set_frame.connect(self.worker.set_frame)
         self._add_click.connect(self.worker.add_click)
         self._set_box.connect(self.worker.set_box)
@@ -48,7 +41,6 @@ class ClickControl(QObject):
         self._idle.setSingleShot(True)
         self._idle.setInterval(PREFETCH_AFTER_MS)
         self._idle.timeout.connect(self._prefetch_current)
-        self.worker.loaded.connect(self._on_loaded)
         self.worker.result.connect(self._on_result)
         self.worker.failed.connect(self._on_failed)
         self.epoch = 0
@@ -59,10 +51,9 @@ class ClickControl(QObject):
         self.chosen = 0
         self.pending = 0  # prompts sent and not answered yet
 
-    def load(self, options: Mapping[str, Any]) -> None:
+    def load(self, choice: EngineChoice) -> None:
         """Load an engine in the worker; prompts after this go to the new session."""
-        self.description = "loading…"
-        self._load.emit(dict(options))
+        super().load(choice)
         self._forget()
 
     # ---- prompts -------------------------------------------------------------------------
@@ -82,7 +73,7 @@ class ClickControl(QObject):
             self.clicks.append((x, y, positive))
             self.pending += 1
             self._add_click.emit(self.epoch, float(x), float(y), bool(positive))
-            self.controller.candidates_changed.emit()
+            self.candidates_changed.emit()
 
     def box(self, x0: float, y0: float, x1: float, y1: float) -> None:
         if self._prepare():
@@ -93,7 +84,11 @@ class ClickControl(QObject):
         if 0 <= candidate < self.count:
             self.chosen = candidate
             self._choose.emit(self.epoch, candidate)
-            self.controller.candidates_changed.emit()
+            self.candidates_changed.emit()
+
+    def next_candidate(self) -> None:
+        if self.count > 1:
+            self.choose((self.chosen + 1) % self.count)
 
     def undo(self) -> None:
         if self.clicks or self.result is not None:
@@ -101,9 +96,11 @@ class ClickControl(QObject):
             self._undo.emit(self.epoch)
 
     def reset(self) -> None:
+        """Drop the prompts and candidates of this frame."""
         self._forget()
 
     def clear(self) -> None:
+        """No frame any more (the video closed)."""
         self._idle.stop()
         self._frame = None
         self._forget()
@@ -115,18 +112,16 @@ class ClickControl(QObject):
         return 0 if prediction is None else len(prediction.masks)
 
     def mask(self) -> np.ndarray | None:
-        if self.count == 0:
+        """The candidate in use (H x W bool), or None."""
+        if self.result is None or self.result.prediction is None or self.count == 0:
             return None
-        return self.result.prediction.masks[min(self.chosen, self.count - 1)]
+        chosen: np.ndarray = self.result.prediction.masks[min(self.chosen, self.count - 1)]
+        return chosen
 
     def score(self) -> float:
-        if self.count == 0:
+        if self.result is None or self.result.prediction is None or self.count == 0:
             return 0.0
         return float(self.result.prediction.scores[min(self.chosen, self.count - 1)])
-
-    def _on_loaded(self, description: str) -> None:
-        self.description = description
-        self.controller.engines_changed.emit()
 
     def _on_result(self, epoch: int, result: ClickResult) -> None:
         if epoch != self.epoch:
@@ -135,14 +130,12 @@ class ClickControl(QObject):
         self.result = result
         self.chosen = result.chosen
         self.clicks = list(result.clicks)
-        self.controller.candidates_changed.emit()
+        self.candidates_changed.emit()
 
     def _on_failed(self, message: str) -> None:
         self.pending = max(0, self.pending - 1)
-        if self.description == "loading…":
-            self.description = "none (failed to load)"
-            self.controller.engines_changed.emit()
-        self.controller.error.emit(message)
+        self._load_failed()
+        self.error.emit(message)
 
     def _prepare(self) -> bool:
         """Send the frame before the first prompt of this epoch."""
@@ -160,8 +153,8 @@ class ClickControl(QObject):
         self.result = None
         self.chosen = 0
         self.pending = 0
-        self.controller.candidates_changed.emit()
+        self.candidates_changed.emit()
 
     def shutdown(self) -> None:
         self._idle.stop()
-        stop_thread(self.thread)
+        super().shutdown()

@@ -1,54 +1,46 @@
-"""The controller between the widgets and the layers below: the open video, its annotation,
-the current frame and object, and the workers that run models and saves. Every action is a call
-into annotator.annotation, annotator.engine or annotator.formats."""
+"""The controller between the widgets and the layers below: the open video, the current frame
+and object, and the children that run models and saves in workers (click control, propagation
+control, autosaver, review control), each with its own signals. Every action is a call into
+annotator.annotation, annotator.engine or annotator.formats."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
-from scipy import ndimage
 
 from annotator.annotation import ChangeEvent, VideoAnnotation
-from annotator.annotation.project import Project
-from annotator.engine.device import describe_device, pick_device
-from annotator.engine.weights import ENV_FOLDER
+from annotator.annotation.edits import clear_object, fill_holes, replace_mask
+from annotator.engine.propagation import Direction, PropagationRequest
 from annotator.errors import AnnotatorError
-from annotator.formats.palette import davis_palette, object_colour
+from annotator.formats.palette import object_colour
+from annotator.gui.annotation_rows import timeline_rows
 from annotator.gui.autosave import Autosaver
 from annotator.gui.click_control import ClickControl
-from annotator.gui.dataset_dialog import VideoProgress
-from annotator.gui.object_panel import ObjectRow
+from annotator.gui.opened_video import OpenedVideo, open_video
 from annotator.gui.propagation_control import PropagationControl
 from annotator.gui.review_control import ReviewControl
 from annotator.gui.settings import Preferences
-from annotator.gui.timeline import TimelineRow, from_annotation_codes
-from annotator.gui.workers import TaskQueue, describe_failure
+from annotator.gui.timeline import TimelineRow
+from annotator.gui.workers import EngineChoice, TaskQueue
 from annotator.video.dataset import Dataset, open_dataset
-from annotator.video.source import FrameSource
 
 DECODE_AHEAD = 3  # frames decoded ahead of the current one
 
 
 class Controller(QObject):
-    """State of the session and every action a person can take on it."""
+    """The session: the open video, the current frame and object, and the actions on them."""
 
     video_opened = pyqtSignal(str)
     dataset_opened = pyqtSignal(object)  # a Dataset with several videos: pick one
     frame_changed = pyqtSignal(int)
     masks_changed = pyqtSignal()
     objects_changed = pyqtSignal()
-    candidates_changed = pyqtSignal()
     engines_changed = pyqtSignal()
     message = pyqtSignal(str)
     error = pyqtSignal(str)
-    propagation_started = pyqtSignal(int)
-    propagation_progress = pyqtSignal(int, int)
-    propagation_finished = pyqtSignal(bool)
-    save_state = pyqtSignal(str)
     recovery_available = pyqtSignal(str)
 
     def __init__(self, prefs: Preferences | None = None) -> None:
@@ -56,11 +48,7 @@ class Controller(QObject):
         self.prefs = prefs or Preferences()
         self.tasks = TaskQueue("vos-tasks", self)
         self.decoder = TaskQueue("vos-frames", self)  # decodes the next frames ahead
-        self.dataset: Dataset | None = None
-        self.video: str | None = None
-        self.opened: tuple[str, str | None] | None = None  # (path opened, video) for reopening
-        self.frames: FrameSource | None = None
-        self.annotation: VideoAnnotation | None = None
+        self.opened: OpenedVideo | None = None
         self.index = 0
         self.current_object: int | None = None
         self.hidden: set[int] = set()
@@ -70,52 +58,47 @@ class Controller(QObject):
         self._shown_frame_changed = False
         self.clicker = ClickControl(self)
         self.propagation = PropagationControl(self)
-        self.autosaver = Autosaver(self)
+        self.autosaver = Autosaver(self.tasks, self)
         self.review = ReviewControl(self)
+        self._connect_children()
         self.apply_preferences(self.prefs)
 
-    # ---- engines -------------------------------------------------------------------------
+    def _connect_children(self) -> None:
+        p, review = self.propagation, self.review
+        for child in (self.clicker, p, self.autosaver, review):
+            child.error.connect(self.error)
+        for child in (p, self.autosaver, review):
+            child.message.connect(self.message)
+        self.clicker.engine_changed.connect(self.engines_changed)
+        p.engine_changed.connect(self.engines_changed)
+        p.applied.connect(lambda: self.autosaver.schedule(0))  # every chunk is saved
+        p.started.connect(self._on_propagation_started)
+        p.finished.connect(self._on_propagation_finished)
+        review.seek.connect(self.set_index)
+
     def apply_preferences(self, prefs: Preferences) -> None:
         """Take new preferences; the engines reload in their worker threads."""
         self.prefs = prefs
-        if prefs.weights_dir:
-            os.environ[ENV_FOLDER] = prefs.weights_dir
         device = None if prefs.device == "auto" else prefs.device
-        self.clicker.load({"engine": prefs.click_engine, "device": device})
-        options = {"engine": prefs.propagation_engine, "device": device}
-        if prefs.memory_frames:
-            options["memory_frames"] = prefs.memory_frames
-        self.propagation.load(options)
+        folder = prefs.weights_dir or None
+        self.clicker.load(EngineChoice(prefs.click_engine, device, folder))
+        self.propagation.load(EngineChoice(prefs.propagation_engine, device, folder,
+                                           prefs.memory_frames or None))
         self.engines_changed.emit()
 
-    def engine_summary(self) -> str:
-        """One short line for the status bar; `engine_advice` has the whole story."""
-        click = _short(self.clicker.description)
-        propagation = _short(self.propagation.description)
-        hint = "  (Help > Better engines)" if "classic" in click + propagation else ""
-        return f"Clicks: {click} | Propagation: {propagation} | Device: {self.device_name()}" \
-               f"{hint}"
+    # ---- the open video ------------------------------------------------------------------
+    @property
+    def annotation(self) -> VideoAnnotation | None:
+        return None if self.opened is None else self.opened.annotation
 
-    def device_name(self) -> str:
-        try:
-            return describe_device(pick_device(self.prefs.device))
-        except AnnotatorError as exc:
-            return str(exc)
+    @property
+    def video(self) -> str | None:
+        return None if self.opened is None else self.opened.project.video
 
-    def engine_advice(self) -> str:
-        advice = [f"Clicks: {self.clicker.description}",
-                  f"Propagation: {self.propagation.description}", ""]
-        if "classic" in self.clicker.description:
-            advice.append("For better click masks add SAM weights: "
-                          "`vos-annotator weights download vit_t` (MobileSAM, fast on a CPU) "
-                          "or `vos-annotator weights add FILE` for vit_b / vit_l / vit_h.")
-        if "classic" in self.propagation.description:
-            advice.append("For better propagation add the STCN weights: "
-                          "`vos-annotator weights add stcn.pth`.")
-        advice.append("Choose engines, device and weights folder in File > Settings.")
-        return "\n".join(advice)
+    @property
+    def dataset(self) -> Dataset | None:
+        return None if self.opened is None else self.opened.project.dataset
 
-    # ---- opening -------------------------------------------------------------------------
     def open(self, path: str | Path, video: str | None = None, frame: int = 0) -> None:
         """Open a folder of frames, a video file or a dataset root (asks for a video)."""
         try:
@@ -137,95 +120,75 @@ class Controller(QObject):
             self.error.emit("Cancel the running propagation before opening another video.")
             return
         self.message.emit(f"Opening {video}…")
-        cache = self.prefs.frame_cache_mb * 2**20
-        path = opened_path or str(dataset.root)
-        self.tasks.submit(
-            lambda: self.autosaver.load(path, video, dataset.split, cache),
-            lambda loaded: self._install(dataset, video, loaded, frame, path),
-            self.error.emit,
-        )
+        cache, path = self.prefs.frame_cache_mb * 2**20, opened_path or str(dataset.root)
+        self.tasks.submit(lambda: open_video(dataset, video, path, cache),
+                          lambda opened: self._install(opened, frame), self.error.emit)
 
-    def _install(self, dataset: Dataset, video: str, loaded: tuple[Project, str], frame: int,
-                 opened: str) -> None:
-        project, recovery = loaded
+    def _install(self, opened: OpenedVideo, frame: int) -> None:
         self.close_video()
-        self.autosaver.project = project
-        frames, annotation = project.frames, project.annotation
-        self.dataset, self.video, self.frames, self.annotation = dataset, video, frames, annotation
-        self.opened = (opened, video if len(dataset.videos) > 1 else None)
-        self.index = min(max(0, frame), len(frames) - 1)
+        self.opened = opened
+        annotation, count = opened.annotation, len(opened.project.frames)
+        self.autosaver.attach(opened.project)
+        self.index = min(max(0, frame), count - 1)
         self.hidden.clear()
         objects = list(annotation.objects)
         self.current_object = objects[0] if objects else None
         self._unsubscribe = annotation.subscribe(self._on_change)
         self._timeline_cache = None
-        self.video_opened.emit(f"{video} ({len(frames)} frames)")
+        self.review.set_video(opened)
+        self.video_opened.emit(f"{opened.project.video} ({count} frames)")
         self.objects_changed.emit()
         self._frame_moved()
-        self.message.emit(f"Opened {video}: {len(frames)} frames, {len(objects)} objects")
-        if recovery:
-            self.recovery_available.emit(recovery)
+        self.message.emit(f"Opened {opened.project.video}: {count} frames, "
+                          f"{len(objects)} objects")
+        if opened.recovery:
+            self.recovery_available.emit(opened.recovery)
 
     def close_video(self) -> None:
+        """Save what is unsaved and let the video go."""
         self.propagation.abort()
-        self.autosaver.flush()
+        self.autosaver.close()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        if self.frames is not None:
-            self.frames.close()
-        self.frames = self.annotation = None
-        self.dataset = self.video = None
+        self.review.set_video(None)
+        self.opened = None
         self._frame_cache = None
         self.clicker.clear()
-
-    def recover(self) -> None:
-        self.autosaver.recover()
-
-    def discard_recovery(self) -> None:
-        self.autosaver.discard_recovery()
-
-    def count_dataset_progress(self, dataset: Dataset, report: Callable[[VideoProgress], None],
-                               wanted: Callable[[], bool] = lambda: True) -> None:
-        """Count frames and annotated frames of each video in a worker, one report each;
-        videos not reached while `wanted()` is true are skipped."""
-        for video in dataset.videos:
-            self.tasks.submit(lambda v=video: _video_progress(dataset, v) if wanted() else None,
-                              lambda progress: progress is not None and report(progress))
 
     # ---- frames --------------------------------------------------------------------------
     @property
     def frame_count(self) -> int:
-        return 0 if self.frames is None else len(self.frames)
+        return 0 if self.opened is None else len(self.opened.project.frames)
 
     def frame_size(self) -> tuple[int, int]:
-        return (0, 0) if self.frames is None else self.frames.size
+        return (0, 0) if self.opened is None else self.opened.project.frames.size
 
     def frame_name(self, index: int) -> str:
-        return "" if self.frames is None else self.frames.names[index]
+        return "" if self.opened is None else self.opened.project.frames.names[index]
 
     def frame(self) -> np.ndarray | None:
         """The current frame; a grey frame and a message when it cannot be read."""
-        if self.frames is None:
+        if self.opened is None:
             return None
         if self._frame_cache is not None and self._frame_cache[0] == self.index:
             return self._frame_cache[1]
+        frames = self.opened.project.frames
         try:
-            frame = self.frames[self.index]
+            frame = frames[self.index]
         except AnnotatorError as exc:
             self.error.emit(str(exc))
-            height, width = self.frames.size
-            frame = np.full((height, width, 3), 96, np.uint8)
+            frame = np.full((*frames.size, 3), 96, np.uint8)
         self._frame_cache = (self.index, frame)
         return frame
 
     def labels(self) -> np.ndarray | None:
-        return None if self.annotation is None else self.annotation.label_map(self.index)
+        return None if self.opened is None else self.opened.annotation.label_map(self.index)
 
     def set_index(self, index: int) -> None:
-        if self.frames is None:
+        if self.opened is None:
             return
-        index = min(max(0, int(index)), len(self.frames) - 1)
+        index = min(max(0, int(index)), self.frame_count - 1)
         if index != self.index:
             self.index = index
             self._frame_moved()
@@ -244,7 +207,7 @@ class Controller(QObject):
             self.set_index(earlier[-1])
 
     def _keyframe_indices(self) -> list[int]:
-        return [] if self.annotation is None else self.annotation.keyframe_indices()
+        return [] if self.opened is None else self.opened.annotation.keyframe_indices()
 
     def _frame_moved(self) -> None:
         self.clicker.start(self.index, self.frame())
@@ -254,9 +217,9 @@ class Controller(QObject):
     def _decode_ahead(self) -> None:
         """Have the frames after this one decoded into the cache by a worker (playback and
         stepping then rarely wait for a decode); one batch at a time."""
-        frames = self.frames
-        if frames is None or self.decoder.busy:
+        if self.opened is None or self.decoder.busy:
             return
+        frames = self.opened.project.frames
         ahead = [i for i in range(self.index + 1, min(self.index + 1 + DECODE_AHEAD, len(frames)))
                  if i not in frames.cache]
         if ahead:
@@ -264,26 +227,10 @@ class Controller(QObject):
                                 lambda message: None)  # shown when the frame is visited
 
     # ---- objects -------------------------------------------------------------------------
-    def object_rows(self) -> list[ObjectRow]:
-        if self.annotation is None:
-            return []
-        return [
-            ObjectRow(info.id, info.colour, info.category, info.caption,
-                      len(self.annotation.frames_with(info.id)))
-            for info in self.annotation.objects.values()
-        ]
-
-    def colours(self) -> np.ndarray:
-        """256 x 3 colours to draw label maps with: each object's own colour."""
-        table = davis_palette().copy()
-        if self.annotation is not None:
-            for info in self.annotation.objects.values():
-                table[info.id] = info.colour
-        return table
-
     def object_colour(self, object_id: int | None) -> tuple[int, int, int]:
-        if self.annotation is not None and object_id in self.annotation.objects:
-            return self.annotation.object(object_id).colour
+        annotation = self.annotation
+        if annotation is not None and object_id is not None and object_id in annotation.objects:
+            return annotation.object(object_id).colour
         return object_colour(object_id or 1)
 
     def select_object(self, object_id: int) -> None:
@@ -295,10 +242,11 @@ class Controller(QObject):
             self.objects_changed.emit()
 
     def add_object(self) -> int | None:
-        if not self._editable():
+        annotation = self._editable()
+        if annotation is None:
             return None
         try:
-            info = self.annotation.add_object()
+            info = annotation.add_object()
         except ValueError as exc:
             self.error.emit(str(exc))
             return None
@@ -308,31 +256,26 @@ class Controller(QObject):
         return info.id
 
     def delete_object(self, object_id: int) -> None:
-        if self._editable():
-            self.annotation.remove_object(object_id)
-            if self.current_object == object_id:
-                remaining = list(self.annotation.objects)
-                self.current_object = remaining[0] if remaining else None
+        annotation = self._editable()
+        if annotation is not None:
+            annotation.remove_object(object_id)  # the current object moves on in _on_change
             self.hidden.discard(object_id)
 
     def merge_objects(self, ids: list[int]) -> None:
-        if self._editable() and len(ids) > 1:
-            with self.annotation.transaction("merge objects"):
+        annotation = self._editable()
+        if annotation is not None and len(ids) > 1:
+            with annotation.transaction("merge objects"):
                 for other in ids[1:]:
-                    self.annotation.merge_objects(ids[0], other)
+                    annotation.merge_objects(ids[0], other)
             self.current_object = ids[0]
 
-    def recolour_object(self, object_id: int, colour: tuple[int, int, int]) -> None:
-        if self._editable():
-            self.annotation.update_object(object_id, colour=colour)
-
-    def set_category(self, object_id: int, category: str) -> None:
-        if self._editable():
-            self.annotation.update_object(object_id, category=category)
-
-    def set_caption(self, object_id: int, caption: str) -> None:
-        if self._editable():
-            self.annotation.update_object(object_id, caption=caption)
+    def update_object(self, object_id: int, *, category: str | None = None,
+                      caption: str | None = None,
+                      colour: tuple[int, int, int] | None = None) -> None:
+        annotation = self._editable()
+        if annotation is not None:
+            annotation.update_object(object_id, category=category, caption=caption,
+                                     colour=colour)
 
     def set_visible(self, object_id: int, visible: bool) -> None:
         if visible:
@@ -341,138 +284,91 @@ class Controller(QObject):
             self.hidden.add(object_id)
         self.masks_changed.emit()
 
-    # ---- clicks and candidates -----------------------------------------------------------
-    @property
-    def clicks(self) -> list[tuple[float, float, bool]]:
-        return self.clicker.clicks
-
-    @property
-    def candidate_count(self) -> int:
-        return self.clicker.count
-
-    @property
-    def candidate_index(self) -> int:
-        return self.clicker.chosen
-
-    def candidate_mask(self) -> np.ndarray | None:
-        return self.clicker.mask()
-
-    def candidate_score(self) -> float:
-        return self.clicker.score()
-
+    # ---- clicks, candidates and strokes --------------------------------------------------
     def click(self, x: float, y: float, positive: bool) -> None:
-        if not self._inside(x, y) or not self._ensure_object():
-            return
-        self.clicker.click(x, y, positive)
+        height, width = self.frame_size()
+        if 0 <= x < width and 0 <= y < height and self._ensure_object() is not None:
+            self.clicker.click(x, y, positive)
 
     def box(self, x0: float, y0: float, x1: float, y1: float) -> None:
         height, width = self.frame_size()
         x0, x1 = sorted((min(max(x0, 0), width - 1), min(max(x1, 0), width - 1)))
         y0, y1 = sorted((min(max(y0, 0), height - 1), min(max(y1, 0), height - 1)))
-        if x1 - x0 >= 2 and y1 - y0 >= 2 and self._ensure_object():
+        if x1 - x0 >= 2 and y1 - y0 >= 2 and self._ensure_object() is not None:
             self.clicker.box(x0, y0, x1, y1)
-
-    def choose_candidate(self, candidate: int) -> None:
-        self.clicker.choose(candidate)
-
-    def next_candidate(self) -> None:
-        if self.clicker.count > 1:
-            self.clicker.choose((self.clicker.chosen + 1) % self.clicker.count)
-
-    def undo_click(self) -> None:
-        self.clicker.undo()
-
-    def discard_candidate(self) -> None:
-        self.clicker.reset()
 
     def accept_candidate(self) -> None:
         """The candidate becomes the current object's mask on this frame (a keyframe)."""
-        mask = self.clicker.mask()
-        if mask is None or not self._editable() or self.current_object is None:
-            return
-        obj = self.current_object
-        with self.annotation.transaction("accept mask"):
-            self.annotation.erase(self.index, ~mask, obj)
-            self.annotation.paint(self.index, obj, mask)
-        self.clicker.reset()
+        mask, target = self.clicker.mask(), self._target()
+        if mask is not None and target is not None:
+            replace_mask(*target, mask)
+            self.clicker.reset()
 
-    # ---- strokes -------------------------------------------------------------------------
     def paint(self, mask: np.ndarray) -> None:
-        if self._editable() and self._ensure_object() and mask.any():
-            self.annotation.paint(self.index, self.current_object, mask)
+        annotation = self._editable()
+        obj = self._ensure_object() if annotation is not None and mask.any() else None
+        if annotation is not None and obj is not None:
+            annotation.paint(self.index, obj, mask)
 
     def erase(self, mask: np.ndarray) -> None:
         """Erase the current object under the stroke (every object when none is selected)."""
-        if self._editable() and mask.any():
-            self.annotation.erase(self.index, mask, self.current_object)
+        annotation = self._editable()
+        if annotation is not None and mask.any():
+            annotation.erase(self.index, mask, self.current_object)
 
     def fill_holes(self) -> None:
-        if not self._editable() or self.current_object is None:
-            return
-        current = self.annotation.object_mask(self.index, self.current_object)
-        filled = ndimage.binary_fill_holes(current)
-        if (filled & ~current).any():
-            self.annotation.paint(self.index, self.current_object, filled & ~current)
+        target = self._target()
+        if target is not None:
+            fill_holes(*target)
 
     def clear_object(self) -> None:
-        if not self._editable() or self.current_object is None:
-            return
-        mask = self.annotation.object_mask(self.index, self.current_object)
-        if mask.any():
-            self.annotation.erase(self.index, mask, self.current_object)
+        target = self._target()
+        if target is not None:
+            clear_object(*target)
 
-    # ---- propagation ---------------------------------------------------------------------
-    def propagate(self, direction: str, object_ids: list[int] | None = None) -> None:
-        """Carry masks from the current frame (and every keyframe) forward, backward or both."""
-        if self.annotation is None:
-            return
-        if self.propagation.running:
-            self.message.emit("A propagation is running already")
-            return
-        self.propagation.start(direction, object_ids)
+    # ---- propagation and undo ------------------------------------------------------------
+    def propagate(self, direction: Direction, object_ids: list[int] | None = None) -> None:
+        """Carry masks from the current frame (and every keyframe) forward, backward or both,
+        for `object_ids` (None or empty: every object)."""
+        if self.opened is not None:
+            request = PropagationRequest(self.index, direction,
+                                         object_ids=tuple(sorted(object_ids or ())) or None)
+            self.propagation.start(self.opened, request, self.prefs.frame_cache_mb * 2**20)
 
-    def cancel_propagation(self) -> None:
-        self.propagation.cancel()
+    def _on_propagation_started(self, total: int) -> None:
+        self.review.propagating = True  # frames stream in: the review rescores in its worker
 
-    # ---- undo ----------------------------------------------------------------------------
+    def _on_propagation_finished(self, cancelled: bool) -> None:
+        self.review.propagating = False
+        self.masks_changed.emit()
+        self.autosaver.schedule(0)
+
     @property
     def can_undo(self) -> bool:
-        return self.annotation is not None and self.annotation.can_undo \
-            and not self.propagation.running
+        annotation = self.annotation
+        return annotation is not None and annotation.can_undo and not self.propagation.running
 
     @property
     def can_redo(self) -> bool:
-        return self.annotation is not None and self.annotation.can_redo \
-            and not self.propagation.running
+        annotation = self.annotation
+        return annotation is not None and annotation.can_redo and not self.propagation.running
 
     def undo(self) -> None:
-        if self.can_undo:
+        if self.can_undo and self.annotation is not None:
             self.annotation.undo()
 
     def redo(self) -> None:
-        if self.can_redo:
+        if self.can_redo and self.annotation is not None:
             self.annotation.redo()
 
-    # ---- saving and exports --------------------------------------------------------------
-    def save_now(self) -> None:
-        self.autosaver.save_now()
-
-    def export(self, kind: str, target: Path) -> None:
-        self.autosaver.export(kind, target)
-
-    # ---- timeline ------------------------------------------------------------------------
+    # ---- change notifications ------------------------------------------------------------
     def timeline_rows(self) -> list[TimelineRow]:
         if self.annotation is None:
             return []
         if self._timeline_cache is None:
-            self._timeline_cache = [
-                TimelineRow(info.id, f"{info.id} {info.category}".strip(), info.colour,
-                            from_annotation_codes(self.annotation.state_codes(info.id)))
-                for info in self.annotation.objects.values()
-            ]
+            self._timeline_cache = timeline_rows(self.annotation)
         return self._timeline_cache
 
-    # ---- change notifications ------------------------------------------------------------
     def take_shown_frame_changed(self) -> bool:
         """Whether a change touched the frame on screen since the last call."""
         changed, self._shown_frame_changed = self._shown_frame_changed, False
@@ -485,35 +381,29 @@ class Controller(QObject):
         if self.annotation is not None and self.current_object not in self.annotation.objects:
             remaining = list(self.annotation.objects)
             self.current_object = remaining[0] if remaining else None
-        self.autosaver.changed(event)
         if event.objects_changed:
             self.objects_changed.emit()
         else:
             self.masks_changed.emit()
 
     # ---- helpers -------------------------------------------------------------------------
-    def _editable(self) -> bool:
-        if self.annotation is None:
-            return False
-        if self.propagation.running:
+    def _editable(self) -> VideoAnnotation | None:
+        """The annotation when a person may change it now."""
+        if self.propagation.running and self.annotation is not None:
             self.message.emit("Wait for the propagation to finish, or cancel it, to edit")
-            return False
-        return True
+            return None
+        return self.annotation
 
-    def _ensure_object(self) -> bool:
-        """Make sure there is a current object; add the first one when there is none."""
-        if self.annotation is None:
-            return False
-        if self.current_object is None:
-            return self.add_object() is not None
-        return True
+    def _target(self) -> tuple[VideoAnnotation, int, int] | None:
+        """(annotation, frame, current object) when a person may edit them now."""
+        annotation, obj = self._editable(), self.current_object
+        return None if annotation is None or obj is None else (annotation, self.index, obj)
 
-    def _inside(self, x: float, y: float) -> bool:
-        height, width = self.frame_size()
-        return 0 <= x < width and 0 <= y < height
-
-    def report_failure(self, exc: BaseException) -> None:
-        self.error.emit(describe_failure(exc))
+    def _ensure_object(self) -> int | None:
+        """The current object; the first one is added when there is none."""
+        if self.annotation is None or self.current_object is not None:
+            return self.current_object
+        return self.add_object()
 
     def shutdown(self) -> None:
         """Stop workers after saving what is unsaved."""
@@ -524,16 +414,3 @@ class Controller(QObject):
         self.tasks.shutdown()
         self.decoder.shutdown()
         self.autosaver.shutdown()
-
-
-def _short(description: str, limit: int = 48) -> str:
-    """An engine description without its advice, cut to `limit` characters."""
-    text = description.split(";")[0].split(" (no ")[0]
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _video_progress(dataset: Dataset, video: str) -> VideoProgress:
-    with dataset.frames(video, cache_bytes=0) as frames:
-        count = len(frames)
-    return VideoProgress(video, count, len(dataset.mask_paths(video)))
-

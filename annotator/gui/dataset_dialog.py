@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PyQt6.QtCore import Qt
@@ -16,6 +17,9 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from annotator.gui.workers import TaskQueue
+from annotator.video.dataset import Dataset
 
 
 @dataclass(frozen=True)
@@ -76,3 +80,18 @@ class DatasetDialog(QDialog):
     def chosen(self) -> str | None:
         item = self.tree.currentItem()
         return None if item is None else item.data(0, Qt.ItemDataRole.UserRole)
+
+
+def count_progress(tasks: TaskQueue, dataset: Dataset, report: Callable[[VideoProgress], None],
+                   wanted: Callable[[], bool] = lambda: True) -> None:
+    """Count frames and annotated frames of each video in the task worker, one report each;
+    videos not reached while `wanted()` is true are skipped."""
+    for video in dataset.videos:
+        tasks.submit(lambda v=video: _video_progress(dataset, v) if wanted() else None,
+                     lambda progress: progress is not None and report(progress))
+
+
+def _video_progress(dataset: Dataset, video: str) -> VideoProgress:
+    with dataset.frames(video, cache_bytes=0) as frames:
+        count = len(frames)
+    return VideoProgress(video, count, len(dataset.mask_paths(video)))

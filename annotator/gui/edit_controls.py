@@ -3,6 +3,8 @@ propagation carries only the selected objects."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -53,7 +55,7 @@ class EditControls(QWidget):
             button.setDown(i == chosen and count > 0)
 
 
-def small_button(text: str, tip: str, slot) -> QPushButton:
+def small_button(text: str, tip: str, slot: Callable[[], object]) -> QPushButton:
     button = QPushButton(text)
     button.setToolTip(tip)
     button.setMaximumWidth(60)

@@ -23,21 +23,25 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from annotator.engine.propagation import Direction
 from annotator.errors import AnnotatorError
 from annotator.formats.categories import read_categories
+from annotator.gui.annotation_rows import colour_table, object_rows
 from annotator.gui.canvas import Canvas
 from annotator.gui.controller import Controller
-from annotator.gui.dataset_dialog import DatasetDialog
+from annotator.gui.dataset_dialog import DatasetDialog, count_progress
 from annotator.gui.edit_controls import EditControls, small_button
+from annotator.gui.engine_status import advice, summary
 from annotator.gui.images import candidate_rgba, overlay_image, rim_image
 from annotator.gui.menus import build_menus, build_toolbar
-from annotator.gui.object_panel import ObjectPanel
+from annotator.gui.object_panel import ObjectPanel, ObjectRow
 from annotator.gui.review_view import ReviewView
 from annotator.gui.settings import AppSettings, SettingsDialog
 from annotator.gui.shortcuts import SHORTCUTS, help_html
 from annotator.gui.timeline import Timeline
 from annotator.gui.tools import BrushTool, ClickTool, PolygonTool
 from annotator.gui.workers import describe_failure
+from annotator.video.dataset import Dataset
 from annotator.video.source import VIDEO_SUFFIXES
 
 PLAY_INTERVAL_MS = 66  # about 15 frames per second
@@ -68,9 +72,9 @@ class MainWindow(QMainWindow):
         self._build_centre()
         self._build_objects_dock()
         self._build_actions()
-        self.review_view = ReviewView(self)
+        self.review_view = ReviewView(self, self)
         build_menus(self)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, build_toolbar(self))
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, build_toolbar(self, self.actions))
         self._build_status_bar()
         self._connect_controller()
         self._refresh_timer = QTimer(self)
@@ -131,12 +135,14 @@ class MainWindow(QMainWindow):
         panel.delete_requested.connect(self._confirm_delete)
         panel.merge_requested.connect(self._confirm_merge)
         panel.recolour_requested.connect(self._ask_recolour)
-        panel.category_changed.connect(self.controller.set_category)
-        panel.caption_changed.connect(self.controller.set_caption)
+        panel.category_changed.connect(
+            lambda object_id, text: self.controller.update_object(object_id, category=text))
+        panel.caption_changed.connect(
+            lambda object_id, text: self.controller.update_object(object_id, caption=text))
         panel.load_categories_requested.connect(self._load_categories)
         self.controls = EditControls(int(self.opacity * 100))
         controls = self.controls
-        controls.candidate_chosen.connect(self.controller.choose_candidate)
+        controls.candidate_chosen.connect(self.controller.clicker.choose)
         controls.accept_clicked.connect(self.controller.accept_candidate)
         controls.brush_size.valueChanged.connect(self._set_brush_size)
         controls.opacity.valueChanged.connect(self._set_opacity)
@@ -162,7 +168,7 @@ class MainWindow(QMainWindow):
             "open_folder": self.open_folder,
             "open_video": self.open_video_file,
             "open_dataset": self.open_dataset,
-            "save": c.save_now,
+            "save": c.autosaver.save_now,
             "undo": c.undo,
             "redo": c.redo,
             "next_frame": lambda: c.step(1),
@@ -178,15 +184,15 @@ class MainWindow(QMainWindow):
             "brush_smaller": lambda: self._scale_brush(1 / 1.3),
             "accept": self._accept,
             "discard": self._discard,
-            "candidate_next": c.next_candidate,
-            "undo_click": c.undo_click,
+            "candidate_next": c.clicker.next_candidate,
+            "undo_click": c.clicker.undo,
             "fill_holes": c.fill_holes,
             "clear": c.clear_object,
             "new_object": c.add_object,
             "propagate_forward": lambda: self.propagate("forward"),
             "propagate_backward": lambda: self.propagate("backward"),
             "propagate_both": lambda: self.propagate("both"),
-            "cancel_propagation": c.cancel_propagation,
+            "cancel_propagation": c.propagation.cancel,
             "outline": lambda: self.outline_box.toggle(),
             "hide_masks": self._toggle_masks,
             "opacity_up": lambda: self.opacity_slider.setValue(self.opacity_slider.value() + 10),
@@ -228,7 +234,7 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(False)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.controller.cancel_propagation)
+        self.cancel_button.clicked.connect(self.controller.propagation.cancel)
         status.addWidget(self.engine_label)
         status.addWidget(self.message_label, 1)
         status.addPermanentWidget(self.cursor_label)
@@ -245,14 +251,14 @@ class MainWindow(QMainWindow):
         c.objects_changed.connect(lambda: self._refresh_later(objects=True))
         c.masks_changed.connect(self._refresh_undo)  # at once: Ctrl+Z, Ctrl+Y in a row
         c.objects_changed.connect(self._refresh_undo)
-        c.candidates_changed.connect(self._refresh_candidate)
+        c.clicker.candidates_changed.connect(self._refresh_candidate)
         c.engines_changed.connect(self._refresh_engines)
         c.message.connect(lambda text: self.show_message(text, 6000))
         c.error.connect(self._show_error)
-        c.propagation_started.connect(self._on_propagation_started)
-        c.propagation_progress.connect(self._on_propagation_progress)
-        c.propagation_finished.connect(self._on_propagation_finished)
-        c.save_state.connect(self.save_label.setText)
+        c.propagation.started.connect(self._on_propagation_started)
+        c.propagation.progress.connect(self._on_propagation_progress)
+        c.propagation.finished.connect(self._on_propagation_finished)
+        c.autosaver.state.connect(self.save_label.setText)
         c.recovery_available.connect(self._offer_recovery)
 
     # ---- opening -------------------------------------------------------------------------
@@ -283,12 +289,12 @@ class MainWindow(QMainWindow):
             return
         self.controller.open(path, video=video, frame=frame)
 
-    def _pick_video(self, dataset) -> None:
+    def _pick_video(self, dataset: Dataset) -> None:
         dialog = DatasetDialog(str(dataset.root), list(dataset.videos), self)
         showing = [True]  # progress reports stop once the dialog is gone
-        self.controller.count_dataset_progress(
-            dataset, lambda progress: showing[0] and dialog.show_progress(progress),
-            lambda: showing[0])
+        count_progress(self.controller.tasks, dataset,
+                       lambda progress: showing[0] and dialog.show_progress(progress),
+                       lambda: showing[0])
         accepted = dialog.exec()
         showing[0] = False
         chosen = dialog.chosen()
@@ -304,9 +310,9 @@ class MainWindow(QMainWindow):
             QMessageBox.StandardButton.Yes,
         )
         if answer == QMessageBox.StandardButton.Yes:
-            self.controller.recover()
+            self.controller.autosaver.recover()
         else:
-            self.controller.discard_recovery()
+            self.controller.autosaver.discard_recovery()
 
     # ---- refresh -------------------------------------------------------------------------
     def _on_video_opened(self, title: str) -> None:
@@ -335,7 +341,7 @@ class MainWindow(QMainWindow):
     def _remember(self) -> None:
         opened = self.controller.opened
         if opened is not None:
-            self.settings.remember_session(opened[0], opened[1], self.controller.index)
+            self.settings.remember_session(*opened.reopen(), self.controller.index)
 
     def _refresh_all(self) -> None:
         self._on_frame_changed(self.controller.index)
@@ -353,7 +359,7 @@ class MainWindow(QMainWindow):
             self._objects_stale = False
             self._refresh_objects()
         else:
-            self.objects.update_counts(self.controller.object_rows())
+            self.objects.update_counts(self._object_rows())
             self._refresh_masks(overlay=self.controller.take_shown_frame_changed())
 
     def _refresh_masks(self, overlay: bool = True) -> None:
@@ -368,7 +374,8 @@ class MainWindow(QMainWindow):
             if current is not None and current not in c.hidden:
                 rim = rim_image(labels == current)
             self.canvas.set_overlay(
-                overlay_image(labels, c.colours(), self.opacity, c.hidden, self.outline_only),
+                overlay_image(labels, colour_table(c.annotation), self.opacity, c.hidden,
+                              self.outline_only),
                 rim)
         self.timeline.set_rows(self.controller.timeline_rows(), self.controller.frame_count)
         self.timeline.set_current(self.controller.index)
@@ -376,30 +383,35 @@ class MainWindow(QMainWindow):
 
     def _refresh_objects(self) -> None:
         c = self.controller
-        self.objects.set_objects(c.object_rows(), c.current_object, c.hidden)
+        self.objects.set_objects(self._object_rows(), c.current_object, c.hidden)
         self._refresh_masks()
+
+    def _object_rows(self) -> list[ObjectRow]:
+        annotation = self.controller.annotation
+        return [] if annotation is None else object_rows(annotation)
 
     def _refresh_undo(self) -> None:
         self.actions["undo"].setEnabled(self.controller.can_undo)
         self.actions["redo"].setEnabled(self.controller.can_redo)
 
     def _refresh_candidate(self) -> None:
-        c = self.controller
-        mask = c.candidate_mask()
-        self.canvas.show_clicks(c.clicks)
+        c, clicker = self.controller, self.controller.clicker
+        mask = clicker.mask()
+        self.canvas.show_clicks(clicker.clicks)
         if mask is None:
             self.canvas.set_candidate(None)
             self.controls.show_candidates(0, 0, "Candidates: none (click on an object)")
             return
         colour = c.object_colour(c.current_object)
         self.canvas.set_candidate(candidate_rgba(mask, colour, self.opacity))
-        count, chosen = c.candidate_count, c.candidate_index
+        count, chosen = clicker.count, clicker.chosen
         self.controls.show_candidates(count, chosen, f"Candidate {chosen + 1}/{count}, "
-                                      f"score {c.candidate_score():.2f}: Return accepts")
+                                      f"score {clicker.score():.2f}: Return accepts")
 
     def _refresh_engines(self) -> None:
-        self.engine_label.setText(self.controller.engine_summary())
-        self.engine_label.setToolTip(self.controller.engine_advice())
+        c = self.controller
+        self.engine_label.setText(summary(c.clicker.engine, c.propagation.engine))
+        self.engine_label.setToolTip(advice(c.clicker.engine, c.propagation.engine))
 
     def show_message(self, text: str, timeout_ms: int) -> None:
         """A passing message beside the engine line (which stays in view)."""
@@ -461,8 +473,9 @@ class MainWindow(QMainWindow):
             self.controller.accept_candidate()
 
     def _discard(self) -> None:
-        self.canvas.tool.cancel()
-        self.controller.discard_candidate()
+        if self.canvas.tool is not None:
+            self.canvas.tool.cancel()
+        self.controller.clicker.reset()
 
     def _toggle_play(self, on: bool) -> None:
         self.play_button.setText("Pause" if on else "Play")
@@ -498,8 +511,8 @@ class MainWindow(QMainWindow):
         colour = QColorDialog.getColor(QColor(*self.controller.object_colour(object_id)), self,
                                        f"Colour of object {object_id}")
         if colour.isValid():
-            self.controller.recolour_object(object_id,
-                                            (colour.red(), colour.green(), colour.blue()))
+            self.controller.update_object(object_id,
+                                          colour=(colour.red(), colour.green(), colour.blue()))
 
     def _load_categories(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Categories file", "",
@@ -513,7 +526,7 @@ class MainWindow(QMainWindow):
                 self._show_error(str(AnnotatorError(describe_failure(exc), path)))
 
     # ---- propagation ---------------------------------------------------------------------
-    def propagate(self, direction: str) -> None:
+    def propagate(self, direction: Direction) -> None:
         selected = self.objects.selected_ids() if self.propagate_selected.isChecked() else None
         self.controller.propagate(direction, selected)
 
@@ -538,22 +551,22 @@ class MainWindow(QMainWindow):
     def export_lvvis(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Folder for the LV-VIS instances JSON")
         if path:
-            self.controller.export("lvvis", Path(path))
+            self.controller.autosaver.export("lvvis", Path(path))
 
     def export_lvvis_results(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Folder for the LV-VIS results JSON")
         if path:
-            self.controller.export("lvvis_results", Path(path))
+            self.controller.autosaver.export("lvvis_results", Path(path))
 
     def export_youtube(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Folder for Annotations_convert")
         if path:
-            self.controller.export("youtube_vos", Path(path))
+            self.controller.autosaver.export("youtube_vos", Path(path))
 
     def export_labelme(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Folder for labelme JSON files")
         if path:
-            self.controller.export("labelme", Path(path))
+            self.controller.autosaver.export("labelme", Path(path))
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.prefs, self)
@@ -570,7 +583,8 @@ class MainWindow(QMainWindow):
         box.exec()
 
     def show_engine_help(self) -> None:
-        QMessageBox.information(self, "Engines", self.controller.engine_advice())
+        c = self.controller
+        QMessageBox.information(self, "Engines", advice(c.clicker.engine, c.propagation.engine))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
         self.play_timer.stop()

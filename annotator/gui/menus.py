@@ -2,19 +2,51 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QToolBar
-
-if TYPE_CHECKING:
-    from annotator.gui.main_window import MainWindow
+from PyQt6.QtGui import QAction
+from PyQt6.QtWidgets import QMenuBar, QToolBar, QWidget
 
 
-def build_menus(window: MainWindow) -> None:
+class HasActions(Protocol):
+    actions: dict[str, QAction]
+
+
+class MenuHost(Protocol):
+    """What the menus need of the main window: its named actions and the slots of the
+    entries that have no shortcut."""
+
+    actions: dict[str, QAction]
+    review_view: HasActions
+
+    def menuBar(self) -> QMenuBar | None: ...
+
+    def reopen_last(self) -> None: ...
+
+    def export_lvvis(self) -> None: ...
+
+    def export_lvvis_results(self) -> None: ...
+
+    def export_youtube(self) -> None: ...
+
+    def export_labelme(self) -> None: ...
+
+    def open_settings(self) -> None: ...
+
+    def close(self) -> bool: ...
+
+    def show_shortcuts(self) -> None: ...
+
+    def show_engine_help(self) -> None: ...
+
+
+def build_menus(window: MenuHost) -> None:
     """The menu bar: every action of the window, grouped."""
     a = window.actions
-    file_menu = window.menuBar().addMenu("&File")
+    bar = window.menuBar()
+    assert bar is not None  # a main window always has one
+    file_menu = bar.addMenu("&File")
     for name in ("open_folder", "open_video", "open_dataset"):
         file_menu.addAction(a[name])
     reopen = file_menu.addAction("Reopen last session")
@@ -30,34 +62,34 @@ def build_menus(window: MainWindow) -> None:
     file_menu.addSeparator()
     file_menu.addAction("Settings…").triggered.connect(window.open_settings)
     file_menu.addAction("Quit").triggered.connect(window.close)
-    edit = window.menuBar().addMenu("&Edit")
+    edit = bar.addMenu("&Edit")
     for name in ("undo", "redo", None, "accept", "discard", "candidate_next", "undo_click",
                  None, "fill_holes", "clear", None, "new_object"):
         edit.addSeparator() if name is None else edit.addAction(a[name])
-    view = window.menuBar().addMenu("&View")
+    view = bar.addMenu("&View")
     for name in ("outline", "hide_masks", "opacity_up", "opacity_down", None, "fit",
                  "zoom_in", "zoom_out", None, "next_frame", "previous_frame",
                  "next_keyframe", "previous_keyframe", "play"):
         view.addSeparator() if name is None else view.addAction(a[name])
-    tools = window.menuBar().addMenu("&Tools")
+    tools = bar.addMenu("&Tools")
     for name in ("tool_click", "tool_brush", "tool_eraser", "tool_polygon", "brush_bigger",
                  "brush_smaller"):
         tools.addAction(a[name])
-    propagate = window.menuBar().addMenu("&Propagate")
+    propagate = bar.addMenu("&Propagate")
     for name in ("propagate_forward", "propagate_backward", "propagate_both",
                  "cancel_propagation"):
         propagate.addAction(a[name])
-    review = window.menuBar().addMenu("&Review")
+    review = bar.addMenu("&Review")
     for name in ("compare", "beside", "differences", "panel", None, "next_worst",
                  "previous_worst", "sort", "rerun", None, "stop"):
         review.addSeparator() if name is None else review.addAction(
             window.review_view.actions[name])
-    help_menu = window.menuBar().addMenu("&Help")
+    help_menu = bar.addMenu("&Help")
     help_menu.addAction("Keyboard shortcuts").triggered.connect(window.show_shortcuts)
     help_menu.addAction("Better engines…").triggered.connect(window.show_engine_help)
 
 
-def build_toolbar(window: MainWindow) -> QToolBar:
+def build_toolbar(window: QWidget, actions: dict[str, QAction]) -> QToolBar:
     """The tools, propagation and undo buttons above the canvas."""
     bar = QToolBar("Tools", window)
     bar.setObjectName("tools")
@@ -65,21 +97,21 @@ def build_toolbar(window: MainWindow) -> QToolBar:
     labels = {"tool_click": "Click / box", "tool_brush": "Brush", "tool_eraser": "Eraser",
               "tool_polygon": "Polygon"}
     for name, label in labels.items():
-        button_action = window.actions[name]
+        button_action = actions[name]
         button_action.setIconText(label)
         bar.addAction(button_action)
     bar.addSeparator()
     for name, label in (("fill_holes", "Fill holes"), ("clear", "Clear")):
-        window.actions[name].setIconText(label)
-        bar.addAction(window.actions[name])
+        actions[name].setIconText(label)
+        bar.addAction(actions[name])
     bar.addSeparator()
     for name, label in (("propagate_backward", "◀ Propagate"),
                         ("propagate_both", "◀ Both ▶"),
                         ("propagate_forward", "Propagate ▶")):
-        window.actions[name].setIconText(label)
-        bar.addAction(window.actions[name])
+        actions[name].setIconText(label)
+        bar.addAction(actions[name])
     bar.addSeparator()
     for name, label in (("undo", "Undo"), ("redo", "Redo"), ("save", "Save")):
-        window.actions[name].setIconText(label)
-        bar.addAction(window.actions[name])
+        actions[name].setIconText(label)
+        bar.addAction(actions[name])
     return bar

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from PyQt6.QtCore import Qt, pyqtSignal
@@ -51,7 +51,7 @@ class ObjectPanel(QWidget):
     caption_changed = pyqtSignal(int, str)
     load_categories_requested = pyqtSignal()
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Object", "Category", "Frames"])
@@ -72,11 +72,12 @@ class ObjectPanel(QWidget):
         self.caption.editingFinished.connect(self._on_caption)
         buttons = QHBoxLayout()
         self.add_button = _button("Add", "Add an object (N)", self.add_requested.emit)
-        self.delete_button = _button("Delete", "Delete the selected object", self._on_delete)
+        self.delete_button = _button("Delete", "Delete the selected object",
+                                     lambda: self._for_current(self.delete_requested.emit))
         self.merge_button = _button("Merge", "Merge the selected objects into the first",
                                     self._on_merge)
         self.recolour_button = _button("Recolour", "Give the object another id and colour",
-                                       self._on_recolour)
+                                       lambda: self._for_current(self.recolour_requested.emit))
         for widget in (self.add_button, self.delete_button, self.merge_button,
                        self.recolour_button):
             buttons.addWidget(widget)
@@ -167,20 +168,16 @@ class ObjectPanel(QWidget):
             self.visibility_changed.emit(item.data(0, Qt.ItemDataRole.UserRole),
                                          item.checkState(0) == Qt.CheckState.Checked)
 
-    def _on_delete(self) -> None:
+    def _for_current(self, request: Callable[[int], None]) -> None:
+        """Ask for `request(id)` of the current object, when there is one."""
         object_id = self.current_id()
         if object_id is not None:
-            self.delete_requested.emit(object_id)
+            request(object_id)
 
     def _on_merge(self) -> None:
         ids = self.selected_ids()
         if len(ids) > 1:
             self.merge_requested.emit(ids)
-
-    def _on_recolour(self) -> None:
-        object_id = self.current_id()
-        if object_id is not None:
-            self.recolour_requested.emit(object_id)
 
     def _on_category(self) -> None:
         object_id = self.current_id()
@@ -195,7 +192,7 @@ class ObjectPanel(QWidget):
             self.caption_changed.emit(object_id, text)
 
 
-def _button(text: str, tip: str, slot) -> QPushButton:
+def _button(text: str, tip: str, slot: Callable[[], None]) -> QPushButton:
     button = QPushButton(text)
     button.setToolTip(tip)
     button.clicked.connect(slot)

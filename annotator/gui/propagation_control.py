@@ -1,4 +1,4 @@
-"""The GUI side of propagation: starts passes in the propagation worker, applies the label maps
+"""The GUI side of propagation: starts requests in the propagation worker, applies the frames
 it streams back a few at a time (so the GUI thread never stalls), and makes the whole pass one
 undo step."""
 
@@ -6,86 +6,71 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
-from annotator.gui.workers import PropagationWorker, start_in_thread, stop_thread
-from annotator.video.source import open_frames
-
-if TYPE_CHECKING:
-    from annotator.annotation import VideoAnnotation
-    from annotator.gui.controller import Controller
+from annotator.annotation import VideoAnnotation
+from annotator.engine.propagation import PropagationRequest, check_request
+from annotator.errors import AnnotatorError
+from annotator.gui.engine_control import EngineControl
+from annotator.gui.opened_video import OpenedVideo
+from annotator.gui.propagation_worker import PropagationTask, PropagationWorker
+from models.protocols import PropagatedFrame
 
 APPLY_BUDGET_S = 0.012  # GUI-thread time spent applying results per event-loop turn
-DIRECTIONS = ("forward", "backward", "both")
 
 
-class PropagationControl(QObject):
-    _load = pyqtSignal(object)
+class PropagationControl(EngineControl):
+    started = pyqtSignal(int)  # frames to do
+    progress = pyqtSignal(int, int)  # frames done, frames to do
+    applied = pyqtSignal()  # the frames received so far are in the annotation
+    finished = pyqtSignal(bool)  # cancelled
+    message = pyqtSignal(str)
     _run = pyqtSignal(int, object)
 
-    def __init__(self, controller: Controller) -> None:
-        super().__init__(controller)
-        self.controller = controller
-        self.description = "loading…"
-        self.worker = PropagationWorker()
-        self.thread = start_in_thread(self.worker, "vos-propagation-model")
-        self._load.connect(self.worker.load)
+    def __init__(self, parent: QObject | None = None) -> None:
+        worker = PropagationWorker()
+        super().__init__(worker, "vos-propagation-model", parent)
+        self.worker = worker
         self._run.connect(self.worker.run)
-        self.worker.loaded.connect(self._on_loaded)
         self.worker.chunk.connect(self._on_chunk)
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.job = 0
         self.running = False
-        self.object_ids: list[int] | None = None
-        self._queue: deque[tuple[int, np.ndarray]] = deque()
+        self._annotation: VideoAnnotation | None = None
+        self._request: PropagationRequest | None = None
+        self._undo_group = object()  # the applied frames of one pass: one undo step
+        self._queue: deque[PropagatedFrame] = deque()
         self._worker_done = False
         self._cancelled = False
         self._drain = QTimer(self)
         self._drain.setInterval(0)
         self._drain.timeout.connect(self._apply_some)
 
-    def load(self, options: Mapping[str, Any]) -> None:
-        self.description = "loading…"
-        self._load.emit(dict(options))
-
-    def start(self, direction: str, object_ids: list[int] | None = None) -> None:
-        c = self.controller
-        annotation, frames = c.annotation, c.frames
-        if annotation is None or frames is None or direction not in DIRECTIONS:
+    def start(self, video: OpenedVideo, request: PropagationRequest, cache_bytes: int) -> None:
+        """Run `request` on the open video in the worker; its frames join the annotation as
+        they come."""
+        if self.running:
+            self.message.emit("A propagation is running already")
             return
-        ids = sorted(annotation.objects) if not object_ids else sorted(object_ids)
-        indices = annotation.keyframe_indices(ids)
-        if not indices:
-            c.message.emit("Nothing to propagate: make a mask on some frame first")
-            return
-        count = len(frames)
-        total = {"forward": count - 1 - c.index, "backward": c.index, "both": count - 1}[direction]
-        if total <= 0:
-            c.message.emit(f"No frames {direction} of this one")
+        annotation, frames = video.annotation, video.project.frames
+        try:
+            total = check_request(request, len(frames), annotation)
+        except AnnotatorError as exc:
+            self.message.emit(str(exc))
             return
         self.job += 1
         self.running, self._worker_done, self._cancelled = True, False, False
-        self.object_ids = list(object_ids) if object_ids else None
+        self._annotation, self._request, self._undo_group = annotation, request, object()
         self._queue.clear()
         self.worker.stop_event.clear()
-        annotation.history.begin(f"propagate {direction}")  # the whole pass: one undo step
-        path, cache = frames.path, c.prefs.frame_cache_mb * 2**20
-        self._run.emit(self.job, {
-            "open_frames": lambda: open_frames(path, cache_bytes=cache),
-            "read_keyframes": lambda: _keyframes(annotation, indices, ids if object_ids else None),
-            "start": c.index,
-            "direction": direction,
-            "total": total,
-        })
-        c.propagation_started.emit(total)
-        c.message.emit(f"Propagating {direction} from frame {c.index + 1} with "
-                       f"{self.description}")
+        self._run.emit(self.job, PropagationTask(request, annotation, frames.path, cache_bytes,
+                                                 total))
+        self.started.emit(total)
+        self.message.emit(f"Propagating {request.direction} from frame {request.start + 1} "
+                          f"with {self.description}")
 
     def cancel(self) -> None:
         if self.running:
@@ -93,18 +78,14 @@ class PropagationControl(QObject):
             self.worker.stop_event.set()
 
     # ---- from the worker -----------------------------------------------------------------
-    def _on_loaded(self, description: str) -> None:
-        self.description = description
-        self.controller.engines_changed.emit()
-
-    def _on_chunk(self, job: int, results: list[tuple[int, np.ndarray]]) -> None:
+    def _on_chunk(self, job: int, results: list[PropagatedFrame]) -> None:
         if job == self.job and self.running:
             self._queue.extend(results)
             self._drain.start()
 
     def _on_progress(self, job: int, done: int, total: int) -> None:
         if job == self.job:
-            self.controller.propagation_progress.emit(done, total)
+            self.progress.emit(done, total)
 
     def _on_finished(self, job: int, cancelled: bool) -> None:
         if job == self.job:
@@ -114,41 +95,36 @@ class PropagationControl(QObject):
 
     def _on_failed(self, job: int, message: str) -> None:
         if job == 0:  # the engine failed to load
-            self.description = "none (failed to load)"
-            self.controller.engines_changed.emit()
+            self._load_failed()
         if job == self.job and self.running:
             self._worker_done = True
             self._drain.start()
-        self.controller.error.emit(message)
+        self.error.emit(message)
 
     # ---- applying results ----------------------------------------------------------------
     def _apply_some(self) -> None:
-        """Apply queued label maps for at most APPLY_BUDGET_S, then yield to the event loop."""
-        annotation = self.controller.annotation
-        deadline = time.monotonic() + APPLY_BUDGET_S
-        applied = False
-        while self._queue and annotation is not None and time.monotonic() < deadline:
-            index, labels = self._queue.popleft()
-            annotation.apply_propagated(index, labels, self.object_ids)
-            applied = True
-        if applied and not self._queue:
-            self.controller.autosaver.schedule(0)  # every propagated chunk is saved
+        """Apply queued frames for at most APPLY_BUDGET_S, then yield to the event loop."""
+        annotation, request = self._annotation, self._request
+        if self._queue and annotation is not None and request is not None:
+            deadline = time.monotonic() + APPLY_BUDGET_S
+            with annotation.transaction(f"propagate {request.direction}", self._undo_group):
+                while self._queue and time.monotonic() < deadline:
+                    frame = self._queue.popleft()
+                    annotation.apply_propagated(frame.index, frame.labels, request.object_ids,
+                                                frame.confidence)
+            if not self._queue:
+                self.applied.emit()
         if not self._queue:
             self._drain.stop()
             if self._worker_done:
                 self._finish()
 
     def _finish(self) -> None:
-        annotation = self.controller.annotation
-        if annotation is not None and annotation.history.recording:
-            annotation.history.end()
         self.running = False
+        self._annotation = self._request = None
         cancelled = self._cancelled
-        self.controller.propagation_finished.emit(cancelled)
-        self.controller.masks_changed.emit()
-        self.controller.message.emit("Propagation cancelled" if cancelled
-                                     else "Propagation finished")
-        self.controller.autosaver.schedule(0)
+        self.finished.emit(cancelled)
+        self.message.emit("Propagation cancelled" if cancelled else "Propagation finished")
 
     def abort(self) -> None:
         """Stop now and drop results not applied yet (the video is closing)."""
@@ -160,21 +136,4 @@ class PropagationControl(QObject):
 
     def shutdown(self) -> None:
         self.abort()
-        stop_thread(self.thread)
-
-
-def _keyframes(annotation: VideoAnnotation, indices: list[int],
-               object_ids: list[int] | None) -> dict[int, np.ndarray]:
-    """Frame index -> label map of each keyframe (in the worker: one decode per keyframe),
-    reduced to `object_ids` when given."""
-    if object_ids is None:
-        return {i: annotation.label_map(i) for i in indices}
-    return {i: _only(annotation.label_map(i), object_ids) for i in indices}
-
-
-def _only(labels: np.ndarray, object_ids: list[int]) -> np.ndarray:
-    """The label map with every object outside `object_ids` turned into background."""
-    keep = np.zeros(256, dtype=bool)
-    keep[object_ids] = True
-    keep[255] = True
-    return np.where(keep[labels], labels, 0).astype(np.uint8)
+        super().shutdown()

@@ -11,8 +11,8 @@ newer one.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PyQt6.QtCore import QObject, QThread, QTimer, pyqtSignal
@@ -21,11 +21,9 @@ from annotator.annotation import ChangeEvent
 from annotator.engine.review import FrameReview, GroundTruth, find_ground_truth, score_frame
 from annotator.engine.review import Review as ReviewResult
 from annotator.errors import AnnotatorError
+from annotator.gui.opened_video import OpenedVideo
 from annotator.gui.review_worker import RescoreRequest, ReviewWorker
 from annotator.gui.workers import start_in_thread, stop_thread
-
-if TYPE_CHECKING:
-    from annotator.gui.controller import Controller
 
 GT_CACHE_FRAMES = 4  # ground-truth label maps kept for the frames on screen
 
@@ -35,12 +33,16 @@ class ReviewControl(QObject):
     progress = pyqtSignal(int, int)  # frames done, frames to do
     updated = pyqtSignal(object)  # frozenset of frame indices whose rows changed (all: empty)
     cleared = pyqtSignal()  # no ground truth any more
+    seek = pyqtSignal(int)  # show this frame
+    message = pyqtSignal(str)
+    error = pyqtSignal(str)
     _review = pyqtSignal(int, object, object)
     _rescore = pyqtSignal(int, object)
 
-    def __init__(self, controller: Controller) -> None:
-        super().__init__(controller)
-        self.controller = controller
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.video: OpenedVideo | None = None
+        self.propagating = False  # frames stream in: rescore them in the worker
         self.worker = ReviewWorker()
         self.thread: QThread = start_in_thread(self.worker, "vos-review")
         self._review.connect(self.worker.review)
@@ -60,12 +62,11 @@ class ReviewControl(QObject):
         self._pending: set[int] = set()
         self._rescore_versions: dict[int, int] = {}
         self._gt_cache: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._unsubscribe = None
+        self._unsubscribe: Callable[[], None] | None = None
         self._flush_timer = QTimer(self)  # changes of one event-loop turn are rescored together
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(0)
         self._flush_timer.timeout.connect(self._flush)
-        controller.video_opened.connect(self._on_video_opened)
 
     # ---- state ---------------------------------------------------------------------------
     @property
@@ -86,17 +87,24 @@ class ReviewControl(QObject):
         return self.rows.get(index)
 
     def has_truth(self, index: int) -> bool:
-        names = self.controller.annotation.frame_names if self.controller.annotation else None
-        return self.truth is not None and names is not None and names[index] in self.truth.paths
+        return self._truth_name(index) is not None
+
+    def _truth_name(self, index: int) -> str | None:
+        """The name of frame `index` when the ground truth has it."""
+        if self.truth is None or self.video is None:
+            return None
+        name = self.video.annotation.frame_names[index]
+        return name if name in self.truth.paths else None
 
     def ground_truth(self, index: int) -> np.ndarray | None:
         """The ground-truth label map of frame `index` (one PNG read, then cached)."""
-        if not self.has_truth(index):
+        name = self._truth_name(index)
+        if name is None or self.truth is None:
             return None
         if index in self._gt_cache:
             self._gt_cache.move_to_end(index)
             return self._gt_cache[index]
-        labels = self.truth.labels(self.controller.annotation.frame_names[index])
+        labels = self.truth.labels(name)
         self._gt_cache[index] = labels
         while len(self._gt_cache) > GT_CACHE_FRAMES:
             self._gt_cache.popitem(last=False)
@@ -106,15 +114,13 @@ class ReviewControl(QObject):
     def compare(self, path: str | Path) -> bool:
         """Compare the open video with the ground truth in `path`; False (and a message) when
         none is found there."""
-        c = self.controller
-        if c.annotation is None or c.video is None:
-            c.message.emit("Open a video first, then compare it with its ground truth")
+        if self.video is None:
+            self.message.emit("Open a video first, then compare it with its ground truth")
             return False
         try:
-            truth = find_ground_truth(path, c.video, c.annotation.frame_names, c.annotation.size,
-                                      own_masks=c.dataset.mask_dir(c.video))
+            truth = _find_truth(path, self.video)
         except (AnnotatorError, OSError) as exc:  # OSError: a folder it may not list
-            c.error.emit(str(exc))
+            self.error.emit(str(exc))
             return False
         self.source = Path(path)
         self._start(truth)
@@ -137,17 +143,16 @@ class ReviewControl(QObject):
         self._forget()
         self.cleared.emit()
 
-    def next_in_order(self, step: int) -> None:
-        """Go to the next (or previous) frame in worst-first order from the current one."""
+    def next_in_order(self, current: int, step: int) -> None:
+        """Seek the next (or previous) frame in worst-first order from frame `current`."""
         if not self.order:
             return
-        c = self.controller
-        if c.index in self.order:
-            at = self.order.index(c.index) + step
+        if current in self.order:
+            at = self.order.index(current) + step
         else:
             at = 0 if step > 0 else len(self.order) - 1
         if 0 <= at < len(self.order):
-            c.set_index(self.order[at])
+            self.seek.emit(self.order[at])
 
     def shutdown(self) -> None:
         self._job += 1
@@ -171,29 +176,29 @@ class ReviewControl(QObject):
         self._job += 1
         self.worker.latest_job = self._job
         self._running = self._job
-        self._review.emit(self._job, self.controller.annotation, truth)
+        assert self.video is not None  # a review starts on an open video
+        self._review.emit(self._job, self.video.annotation, truth)
         self.started.emit()
-        self.controller.message.emit(
+        self.message.emit(
             f"Comparing with the ground truth in {truth.folder} ({len(truth.paths)} frames)")
 
-    def _on_video_opened(self, _title: str) -> None:
+    def set_video(self, video: OpenedVideo | None) -> None:
+        """Another video is open (or none): review it against the same ground truth."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
         self._versions.clear()
-        annotation = self.controller.annotation
-        if annotation is None:
+        self.video = video
+        if video is None:
             return
-        self._unsubscribe = annotation.subscribe(self._on_change)
+        self._unsubscribe = video.annotation.subscribe(self._on_change)
         if self.source is None:
             if self.truth is not None:
                 self._forget()
                 self.cleared.emit()
             return
-        c = self.controller
         try:  # the same dataset root may hold this video's ground truth too
-            truth = find_ground_truth(self.source, c.video, annotation.frame_names,
-                                      annotation.size, own_masks=c.dataset.mask_dir(c.video))
+            truth = _find_truth(self.source, video)
         except (AnnotatorError, OSError):
             self.clear()
             return
@@ -204,25 +209,27 @@ class ReviewControl(QObject):
             self._versions[index] = self._versions.get(index, 0) + 1
         if self.truth is None or not event.frames:
             return
-        names = self.controller.annotation.frame_names
-        self._pending |= {i for i in event.frames if names[i] in self.truth.paths}
+        self._pending |= {i for i in event.frames if self.has_truth(i)}
         if self._pending:
             self._flush_timer.start()
 
     def _flush(self) -> None:
         """Rescore pending frames: one here and now, several (or any while a propagation
         streams in) in the worker."""
-        if not self._pending or self.truth is None or self._running is not None:
+        video = self.video
+        if not self._pending or self.truth is None or self._running is not None or not video:
             return
-        annotation = self.controller.annotation
-        if len(self._pending) == 1 and not self.controller.propagation.running:
+        annotation = video.annotation
+        if len(self._pending) == 1 and not self.propagating:
             index = self._pending.pop()
             name = annotation.frame_names[index]
             try:
-                row = score_frame(index, name, self.ground_truth(index),
-                                  annotation.label_map(index), self.object_ids)
+                truth = self.ground_truth(index)
+                assert truth is not None  # pending frames have ground truth
+                row = score_frame(index, name, truth, annotation.label_map(index),
+                                  self.object_ids)
             except AnnotatorError as exc:
-                self.controller.error.emit(str(exc))
+                self.error.emit(str(exc))
                 return
             self.rows[index] = row
             self.updated.emit(frozenset({index}))
@@ -252,7 +259,7 @@ class ReviewControl(QObject):
         self.rows = {row.index: row for row in review.rows if row.index not in self._pending}
         self.order = [row.index for row in review.rows]
         self.updated.emit(frozenset())
-        self.controller.message.emit(
+        self.message.emit(
             f"Reviewed {len(review.rows)} frames against the ground truth: "
             f"mean J&F {review.mean_jf:.3f}")
         self._flush()
@@ -275,4 +282,11 @@ class ReviewControl(QObject):
         if not self.rows:  # the review itself failed: a bad ground-truth file
             self._forget()
             self.cleared.emit()
-        self.controller.error.emit(message)
+        self.error.emit(message)
+
+
+def _find_truth(path: str | Path, video: OpenedVideo) -> GroundTruth:
+    """The ground truth of the open video in `path` (its own mask folder refused)."""
+    annotation, project = video.annotation, video.project
+    return find_ground_truth(path, project.video, annotation.frame_names, annotation.size,
+                             own_masks=project.dataset.mask_dir(project.video))

@@ -134,9 +134,6 @@ class ReviewPanel(QWidget):
                 item.setForeground(QColor(0, 0, 0))
             self.table.setItem(row, column, item)
 
-    def row_of(self, index: int) -> int | None:
-        return self._row_of.get(index)
-
     def frame_at(self, row: int) -> int | None:
         item = self.table.item(row, 0)
         return None if item is None else int(item.data(INDEX_ROLE))

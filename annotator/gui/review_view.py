@@ -3,21 +3,31 @@ ground-truth view beside the canvas (same frame, same zoom and pan)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from PyQt6.QtCore import QEvent, QObject, Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence, qRgba
-from PyQt6.QtWidgets import QDockWidget, QFileDialog, QLabel, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
-from annotator.engine.review import VOID
+from annotator.gui.annotation_rows import colour_table
 from annotator.gui.canvas import Canvas
+from annotator.gui.controller import Controller
 from annotator.gui.images import indexed_qimage, overlay_image
 from annotator.gui.review_panel import ReviewPanel
 from annotator.gui.shortcuts import REVIEW_SHORTCUTS
-
-if TYPE_CHECKING:
-    from annotator.gui.main_window import MainWindow
+from annotator.gui.workers import describe_failure
+from models.protocols import VOID
 
 REFRESH_MS = 40  # the ground-truth view redraws at most this often while masks change
 # 1: a true object pixel the masks miss or give another object (magenta); 2: a background pixel
@@ -38,12 +48,25 @@ REVIEW_ACTIONS = {
 }
 
 
+class ReviewHost(Protocol):
+    """What the review view follows in the main window: the controller, the canvas and the
+    splitter it sits beside, and how masks are drawn there."""
+
+    controller: Controller
+    canvas: Canvas
+    views: QSplitter
+    opacity_slider: QSlider
+    outline_box: QCheckBox
+    opacity: float
+    outline_only: bool
+
+
 class ReviewView(QObject):
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: QMainWindow, host: ReviewHost) -> None:
         super().__init__(window)
-        self.window = window
-        self.controller = window.controller
-        self.review = window.controller.review
+        self.window, self.host = window, host
+        self.controller = host.controller
+        self.review = host.controller.review
         self.panel = ReviewPanel()
         self.dock = QDockWidget("Review", window)
         self.dock.setObjectName("review")
@@ -62,9 +85,9 @@ class ReviewView(QObject):
         layout.addWidget(self.truth_canvas, 1)
         self.truth_box.setVisible(False)
         # scroll bars showing up resize the viewports: the view follows again then
-        for canvas in (window.canvas, self.truth_canvas):
+        for canvas in (host.canvas, self.truth_canvas):
             canvas.viewport().installEventFilter(self)
-        window.views.addWidget(self.truth_box)
+        host.views.addWidget(self.truth_box)
         self.actions: dict[str, QAction] = {}
         self._build_actions()
         self._timer = QTimer(self)
@@ -80,8 +103,8 @@ class ReviewView(QObject):
             "compare": self.choose_ground_truth,
             "sort": self.review.sort,
             "rerun": self.review.rerun,
-            "next_worst": lambda: self.review.next_in_order(1),
-            "previous_worst": lambda: self.review.next_in_order(-1),
+            "next_worst": lambda: self.review.next_in_order(self.controller.index, 1),
+            "previous_worst": lambda: self.review.next_in_order(self.controller.index, -1),
             "stop": self.review.clear,
         }
         for name, text in REVIEW_ACTIONS.items():
@@ -98,7 +121,7 @@ class ReviewView(QObject):
         self.dock.visibilityChanged.connect(self.actions["panel"].setChecked)
 
     def _connect(self) -> None:
-        panel, review, c, w = self.panel, self.review, self.controller, self.window
+        panel, review, c, w = self.panel, self.review, self.controller, self.host
         panel.seek.connect(c.set_index)
         panel.compare_requested.connect(self.choose_ground_truth)
         panel.sort_requested.connect(review.sort)
@@ -141,8 +164,8 @@ class ReviewView(QObject):
         _check_quietly(on, self.actions["beside"], self.panel.beside)
         self.truth_box.setVisible(on)
         if on:
-            width = self.window.views.width()
-            self.window.views.setSizes([width // 2, width - width // 2])
+            width = self.host.views.width()
+            self.host.views.setSizes([width // 2, width - width // 2])
             self.refresh_truth()
 
     def mark_differences(self, on: bool) -> None:
@@ -196,7 +219,7 @@ class ReviewView(QObject):
         """Draw the ground truth of the current frame in the view beside the canvas."""
         if not self.truth_box.isVisible():
             return
-        c, w = self.controller, self.window
+        c, w = self.controller, self.host
         frame = c.frame()
         if frame is None:
             return
@@ -206,7 +229,7 @@ class ReviewView(QObject):
             try:
                 labels = self.review.ground_truth(c.index)
             except Exception as exc:  # an unreadable PNG: say which
-                c.report_failure(exc)
+                c.error.emit(describe_failure(exc))
         if labels is None:
             self.truth_canvas.set_overlay(None)
         else:
@@ -217,7 +240,8 @@ class ReviewView(QObject):
                 marks = np.where(wrong, np.where(labels == 0, 2, 1), 0).astype(np.uint8)
                 differences = indexed_qimage(marks, DIFFERENCE_COLOURS)
             self.truth_canvas.set_overlay(
-                overlay_image(labels, c.colours(), w.opacity, c.hidden, w.outline_only),
+                overlay_image(labels, colour_table(c.annotation), w.opacity, c.hidden,
+                              w.outline_only),
                 differences)
         self._refresh_title()
         self._follow()
@@ -242,7 +266,7 @@ class ReviewView(QObject):
 
     def _follow(self) -> None:
         if self.truth_box.isVisible():
-            self.truth_canvas.follow(self.window.canvas)
+            self.truth_canvas.follow(self.host.canvas)
 
 
 def _check_quietly(on: bool, *widgets: QAction | QWidget) -> None:

@@ -19,8 +19,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-CLICK_ENGINES = ("auto", "sam", "mobile_sam", "classic")
-PROPAGATION_ENGINES = ("auto", "stcn", "classic")
+from annotator.engine.choices import CLICK_ENGINES, PROPAGATION_ENGINES
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 

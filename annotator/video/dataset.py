@@ -22,13 +22,8 @@ from pathlib import Path
 
 from annotator.errors import AnnotatorError
 from annotator.video.folder import list_frame_files
-from annotator.video.source import (
-    DEFAULT_CACHE_BYTES,
-    VIDEO_SUFFIXES,
-    FrameSource,
-    natural_key,
-    open_frames,
-)
+from annotator.video.opening import open_frames
+from annotator.video.source import DEFAULT_CACHE_BYTES, VIDEO_SUFFIXES, FrameSource, natural_key
 
 DAVIS_RESOLUTIONS = ("480p", "Full-Resolution", "1080p")
 SPLIT_NAMES = ("train", "val", "valid", "test")

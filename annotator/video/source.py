@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +58,7 @@ class FrameSource(abc.ABC):
             self.cache.put(index, frame)
         return frame
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[np.ndarray]:
         for index in range(len(self)):
             yield self[index]
 
@@ -91,27 +92,9 @@ class FrameSource(abc.ABC):
     def __enter__(self) -> FrameSource:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
         height, width = self.size
         return f"{type(self).__name__}({str(self.path)!r}, {len(self)} frames, {width}x{height})"
-
-
-def open_frames(path: str | Path, cache_bytes: int = DEFAULT_CACHE_BYTES) -> FrameSource:
-    """Open a folder of jpg/jpeg/png frames or a video file (mp4, mov, avi, mkv, webm)."""
-    path = Path(path)
-    if path.is_dir():
-        from annotator.video.folder import FolderSource
-
-        return FolderSource(path, cache_bytes)
-    if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
-        from annotator.video.video_file import VideoFileSource
-
-        return VideoFileSource(path, cache_bytes)
-    if not path.exists():
-        raise AnnotatorError("no such file or folder", path)
-    raise AnnotatorError(
-        f"not a folder of frames nor a video file ({', '.join(VIDEO_SUFFIXES)})", path
-    )

@@ -12,9 +12,7 @@ from models.classic.flow import FlowEstimator, rigid_motion, sampling_map
 from models.classic.redetect import Search, colour_evidence, complete, redetect
 from models.classic.refine import band_cut, upsample_labels
 from models.classic.track import ObjectMemory, keep_connected
-from models.frames import Frames, ShouldStop
-
-VOID = 255
+from models.protocols import VOID, FrameSequence, PropagatedFrame, ShouldStop
 
 
 class ClassicPropagator:
@@ -60,13 +58,9 @@ class ClassicPropagator:
         self.steady_reach = steady_reach  # band width factor for objects that move rigidly
         self.max_keyframes = max_keyframes
 
-    def propagate(
-        self,
-        frames: Frames,
-        keyframes: Mapping[int, np.ndarray],
-        targets: Sequence[int],
-        should_stop: ShouldStop | None = None,
-    ) -> Iterator[tuple[int, np.ndarray]]:
+    def propagate(self, frames: FrameSequence, keyframes: Mapping[int, np.ndarray],
+                  targets: Sequence[int], should_stop: ShouldStop | None = None,
+                  ) -> Iterator[PropagatedFrame]:
         targets = list(targets)
         if not targets:
             return
@@ -88,9 +82,10 @@ class ClassicPropagator:
                 return
             if index in keyframes:
                 state.reset(frames[index], keyframes[index])
-                yield index, _without_void(keyframes[index], ids)
+                labels = _without_void(keyframes[index], ids)
+                yield PropagatedFrame(index, labels, {i: float((labels == i).any()) for i in ids})
             else:
-                yield index, state.advance(frames[index])
+                yield PropagatedFrame(index, *state.advance(frames[index]))
 
 
 def _direction(targets: list[int], keyframes: Mapping[int, np.ndarray]) -> int:
@@ -119,7 +114,7 @@ def _without_void(labels: np.ndarray, ids: list[int]) -> np.ndarray:
 class _Pass:
     """The state of one propagation pass: full-size labels, decisions at working size."""
 
-    def __init__(self, settings: ClassicPropagator, ids: list[int]):
+    def __init__(self, settings: ClassicPropagator, ids: list[int]) -> None:
         self.settings = settings
         self.ids = ids
         self.n = len(ids) + 1  # classes, 0 background
@@ -172,8 +167,9 @@ class _Pass:
             memory.observe(coarse == c, keyframe=True)
             memory.key_evidence = colour_evidence(ratios[c], coarse == c)
 
-    def advance(self, frame: np.ndarray) -> np.ndarray:
-        """Propagate to the next frame; return its full-size label map."""
+    def advance(self, frame: np.ndarray) -> tuple[np.ndarray, dict[int, float]]:
+        """Propagate to the next frame; return its full-size label map and the confidence
+        in each object."""
         small = self._small(frame)
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         back, reliability = self.flow.backward(grey, self.prev_grey)
@@ -198,7 +194,7 @@ class _Pass:
         for c in range(1, self.n):
             if c not in self.rigid:
                 self._anchor(c)
-        return self.to_label[carried]
+        return self.to_label[carried], flow_confidence(classes, reliability, self.ids)
 
     def _anchor(self, c: int) -> None:
         """Make the current mask of object c the one later rigid moves start from."""
@@ -351,6 +347,17 @@ class _Pass:
             self.rigid.discard(c)
             self.steady.discard(c)
         return classes
+
+
+def flow_confidence(classes: np.ndarray, reliability: np.ndarray, ids: list[int],
+                    ) -> dict[int, float]:
+    """Per object: how far forward and backward flow agree over its mask (the mean of
+    `reliability`, 1 consistent, towards 0 occluded or unreliable), 0 where it has no pixels.
+    `classes` holds class c for object `ids[c - 1]`, at the size of `reliability`."""
+    sums = np.bincount(classes.ravel(), reliability.ravel(), minlength=len(ids) + 1)
+    counts = np.bincount(classes.ravel(), minlength=len(ids) + 1)
+    return {obj: float(sums[c] / counts[c]) if counts[c] else 0.0
+            for c, obj in enumerate(ids, start=1)}
 
 
 _IDENTITY = np.array([[1, 0, 0], [0, 1, 0]], np.float32)

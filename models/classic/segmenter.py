@@ -23,8 +23,8 @@ import cv2
 import numpy as np
 
 from models.classic.seg_geodesic import edge_strength, geodesic_distance
+from models.protocols import ClickPrediction
 
-Prediction = tuple[np.ndarray, np.ndarray, np.ndarray]
 LOGIT_SIZE = 256
 
 
@@ -67,14 +67,8 @@ class ClassicSegmenter:
         self._frame = np.ascontiguousarray(frame)
         self._masks.clear()
 
-    def predict(
-        self,
-        points: np.ndarray,
-        labels: np.ndarray,
-        box: np.ndarray | None = None,
-        prior: np.ndarray | None = None,
-        multimask: bool = True,
-    ) -> Prediction:
+    def predict(self, points: np.ndarray, labels: np.ndarray, box: np.ndarray | None = None,
+                prior: np.ndarray | None = None, multimask: bool = True) -> ClickPrediction:
         if self._frame is None:
             raise RuntimeError("set_image must come before predict")
         points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
@@ -95,7 +89,7 @@ class ClassicSegmenter:
         scores = np.array([_boundary_contrast(self._frame, m) for m in masks], np.float32)
         scores[0] = max(scores[0], scores.max())  # the main estimate leads
         logits = np.stack([self._remember(m) for m in masks])
-        return np.stack(masks), scores, logits
+        return ClickPrediction(np.stack(masks), scores, logits)
 
     # previous masks: the logits handed out are their keys
 

@@ -11,6 +11,8 @@ import torch.nn.functional as F
 from segment_anything.modeling import Sam
 from segment_anything.utils.transforms import ResizeLongestSide
 
+from models.protocols import ClickPrediction
+
 
 @dataclass(frozen=True)
 class SamEmbedding:
@@ -25,11 +27,7 @@ class SamEmbedding:
         return self.features.numel() * self.features.element_size()
 
 
-Prediction = tuple[np.ndarray, np.ndarray, np.ndarray]
-"""masks (N, H, W) bool, scores (N,) float32, low-res logits (N, 256, 256) float32."""
-
-
-class SamPredictorCore:
+class SamClickSegmenter:
     """A loaded `Sam` on one device: `set_image` / `embed`, then `predict` per prompt."""
 
     def __init__(self, model: Sam, variant: str, device: torch.device,
@@ -62,14 +60,8 @@ class SamPredictorCore:
     def set_image(self, frame: np.ndarray) -> None:
         self._embedding = self.embed(frame)
 
-    def predict(
-        self,
-        points: np.ndarray,
-        labels: np.ndarray,
-        box: np.ndarray | None = None,
-        prior: np.ndarray | None = None,
-        multimask: bool = True,
-    ) -> Prediction:
+    def predict(self, points: np.ndarray, labels: np.ndarray, box: np.ndarray | None = None,
+                prior: np.ndarray | None = None, multimask: bool = True) -> ClickPrediction:
         """Masks sorted by predicted IoU, best first; inputs as in the ClickSegmenter protocol."""
         if self._embedding is None:
             raise RuntimeError("set_image (or set_embedding) must come before predict")
@@ -105,10 +97,10 @@ class SamPredictorCore:
             )
             full = self._upscale(low_res, emb)
         order = torch.argsort(iou[0], descending=True)
-        return (
-            (full[0][order] > self.model.mask_threshold).cpu().numpy(),
-            iou[0][order].float().cpu().numpy(),
-            low_res[0][order].float().cpu().numpy(),
+        return ClickPrediction(
+            masks=(full[0][order] > self.model.mask_threshold).cpu().numpy(),
+            scores=iou[0][order].float().cpu().numpy(),
+            logits=low_res[0][order].float().cpu().numpy(),
         )
 
     def _upscale(self, low_res: torch.Tensor, emb: SamEmbedding) -> torch.Tensor:

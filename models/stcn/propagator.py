@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.frames import Frames
+from models.protocols import VOID, FrameSequence, PropagatedFrame, ShouldStop
 from models.stcn.aggregate import soft_aggregate
 from models.stcn.frames import (
     MAX_SHORT_SIDE,
@@ -30,7 +30,6 @@ DEFAULT_MEMORY_FRAMES = 20
 # On the CPU, channels-last convolutions pay a weight reorder per call: they win on frames of
 # about this many (padded) pixels and more, and lose on small ones. A GPU always uses them.
 CHANNELS_LAST_MIN_PIXELS = 200_000
-VOID = 255
 
 
 def object_ids(keyframes: Mapping[int, np.ndarray]) -> list[int]:
@@ -41,6 +40,20 @@ def object_ids(keyframes: Mapping[int, np.ndarray]) -> list[int]:
     present.discard(0)
     present.discard(VOID)
     return sorted(present)
+
+
+def object_confidence(probs: torch.Tensor, winners: torch.Tensor, ids: list[int],
+                      ) -> dict[int, float]:
+    """Per object: the mean of its probability over the pixels it wins (where it is the
+    label), 0 when it wins none. `probs` (K + 1, H, W) with channel 0 background, `winners`
+    (H, W) the argmax channel, `ids` the object of each channel after the first."""
+    channels = len(ids) + 1
+    flat = winners.flatten()
+    won = probs.gather(0, winners.unsqueeze(0)).flatten()
+    sums = torch.zeros(channels, dtype=won.dtype).scatter_add_(0, flat, won)
+    counts = torch.bincount(flat, minlength=channels).clamp_(min=1)
+    means = (sums / counts).tolist()
+    return {object_id: float(means[channel]) for channel, object_id in enumerate(ids, 1)}
 
 
 class STCNPropagator:
@@ -85,21 +98,19 @@ class STCNPropagator:
         self.memory_dtype = torch.float16 if self.cuda else torch.float32
         self.last_memory_frames = 0  # frames the last readout attended to (for budget checks)
 
-    def propagate(
-        self,
-        frames: Frames,
-        keyframes: Mapping[int, np.ndarray],
-        targets: Sequence[int],
-        should_stop: Callable[[], bool] | None = None,
-    ) -> Iterator[tuple[int, np.ndarray]]:
+    def propagate(self, frames: FrameSequence, keyframes: Mapping[int, np.ndarray],
+                  targets: Sequence[int], should_stop: ShouldStop | None = None,
+                  ) -> Iterator[PropagatedFrame]:
         ids = object_ids(keyframes)
         lookup = torch.tensor([0, *ids], dtype=torch.uint8)
         for index, probs in self._run(frames, keyframes, targets, ids, should_stop):
-            yield index, lookup[probs.argmax(dim=0).cpu()].numpy()
+            winners = probs.argmax(dim=0).cpu()
+            yield PropagatedFrame(index, lookup[winners].numpy(),
+                                  object_confidence(probs.float().cpu(), winners, ids))
 
     def propagate_probabilities(
         self,
-        frames: Frames,
+        frames: FrameSequence,
         keyframes: Mapping[int, np.ndarray],
         targets: Sequence[int],
         should_stop: Callable[[], bool] | None = None,
@@ -121,14 +132,14 @@ class STCNPropagator:
             self.network = self.network.to(memory_format=wanted)
             self.memory_format = wanted
 
-    def _context(self):
+    def _context(self) -> AbstractContextManager[object]:
         if self.cuda:
             return torch.autocast("cuda", dtype=torch.float16)
         return nullcontext()
 
     def _run(
         self,
-        frames: Frames,
+        frames: FrameSequence,
         keyframes: Mapping[int, np.ndarray],
         targets: Sequence[int],
         ids: list[int],
