@@ -32,8 +32,8 @@ from annotator.errors import AnnotatorError
 from annotator.formats.categories import UNNAMED
 from annotator.formats.json_files import expect, read_json, write_json
 from annotator.formats.labelme_raster import ShapeError, polygon_pixels, shape_pixels
-from annotator.formats.masks import VOID
 from annotator.formats.video_labels import LazyLabels, ObjectMeta, VideoLabels, object_presence
+from models.protocols import VOID
 
 LABELME_VERSION = "5.5.0"
 IGNORE_LABEL = "__ignore__"  # labelme's examples map this label to "ignored" pixels

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from annotator.errors import AnnotatorError
-from annotator.formats.masks import VOID, read_label_map
+from annotator.formats.masks import read_label_map
 from annotator.quality.metrics import frame_scores
 from annotator.quality.plan import ObjectTrack
 from annotator.quality.statistics import Summary, summarise, variation
+from models.protocols import VOID
 
 Progress = Callable[[int, int], None]
 

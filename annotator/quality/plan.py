@@ -23,7 +23,8 @@ from typing import Any
 from annotator.errors import AnnotatorError
 from annotator.formats.atomic import safe_join
 from annotator.formats.frame_ranges import toolkit_walk
-from annotator.formats.masks import VOID, read_label_map
+from annotator.formats.masks import read_label_map
+from models.protocols import VOID
 
 PROTOCOLS = ("davis2017", "lvos")
 DEFAULT_SETS = {"davis2017": "val", "lvos": "valid"}  # the toolkits' own defaults
