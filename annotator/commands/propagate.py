@@ -10,15 +10,17 @@ from pathlib import Path
 from annotator.engine.choices import PROPAGATION_ENGINES
 from annotator.engine.propagation import DIRECTIONS
 
+DESCRIPTION = (
+    "Read the keyframe label maps in --masks (palette PNGs named like their frames), propagate "
+    "them through FRAMES and write one palette PNG per frame to --out. Keyframes are copied "
+    "through; frames no pass reaches are written empty. With --objects only those objects are "
+    "propagated and the masks already in --out keep the others."
+)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "propagate",
-        help="propagate keyframe masks through a video",
-        description="Read the keyframe label maps in --masks (palette PNGs named like their "
-        "frames), propagate them through FRAMES and write one palette PNG per frame to --out. "
-        "Keyframes are copied through; frames no pass reaches are written empty.",
-    )
+    parser = subparsers.add_parser("propagate", help="propagate keyframe masks through a video",
+                                   description=DESCRIPTION)
     parser.add_argument("frames", type=Path, help="a folder of frames or a video file")
     parser.add_argument("--masks", type=Path, required=True, help="folder of keyframe masks")
     parser.add_argument("--out", type=Path, required=True, help="folder for the masks")

@@ -27,6 +27,7 @@ from annotator.engine.propagation import Direction
 from annotator.errors import AnnotatorError
 from annotator.formats.categories import read_categories
 from annotator.gui.annotation_rows import colour_table, object_rows
+from annotator.gui.autosave import ExportKind
 from annotator.gui.canvas import Canvas
 from annotator.gui.controller import Controller
 from annotator.gui.dataset_dialog import DatasetDialog, count_progress
@@ -45,6 +46,12 @@ from annotator.video.dataset import Dataset
 from annotator.video.source import VIDEO_SUFFIXES
 
 PLAY_INTERVAL_MS = 66  # about 15 frames per second
+EXPORT_FOLDERS: dict[ExportKind, str] = {  # the title of the folder dialog of each export
+    "lvvis": "Folder for the LV-VIS instances JSON",
+    "lvvis_results": "Folder for the LV-VIS results JSON",
+    "youtube_vos": "Folder for Annotations_convert",
+    "labelme": "Folder for labelme JSON files",
+}
 REFRESH_MS = 40  # masks and timeline redraw at most this often
 
 
@@ -548,25 +555,11 @@ class MainWindow(QMainWindow):
         self._refresh_undo()
 
     # ---- exports, settings, help ---------------------------------------------------------
-    def export_lvvis(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Folder for the LV-VIS instances JSON")
+    def export(self, kind: ExportKind) -> None:
+        """Ask for a folder, then export the open video there in layout `kind`."""
+        path = QFileDialog.getExistingDirectory(self, EXPORT_FOLDERS[kind])
         if path:
-            self.controller.autosaver.export("lvvis", Path(path))
-
-    def export_lvvis_results(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Folder for the LV-VIS results JSON")
-        if path:
-            self.controller.autosaver.export("lvvis_results", Path(path))
-
-    def export_youtube(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Folder for Annotations_convert")
-        if path:
-            self.controller.autosaver.export("youtube_vos", Path(path))
-
-    def export_labelme(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Folder for labelme JSON files")
-        if path:
-            self.controller.autosaver.export("labelme", Path(path))
+            self.controller.autosaver.export(kind, Path(path))
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.prefs, self)

@@ -8,6 +8,15 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QMenuBar, QToolBar, QWidget
 
+from annotator.gui.autosave import ExportKind
+
+EXPORT_MENU: dict[ExportKind, str] = {
+    "lvvis": "LV-VIS instances JSON…",
+    "lvvis_results": "LV-VIS results JSON…",
+    "youtube_vos": "YouTube-VOS first-appearance masks…",
+    "labelme": "labelme JSON per frame…",
+}
+
 
 class HasActions(Protocol):
     actions: dict[str, QAction]
@@ -24,13 +33,7 @@ class MenuHost(Protocol):
 
     def reopen_last(self) -> None: ...
 
-    def export_lvvis(self) -> None: ...
-
-    def export_lvvis_results(self) -> None: ...
-
-    def export_youtube(self) -> None: ...
-
-    def export_labelme(self) -> None: ...
+    def export(self, kind: ExportKind) -> None: ...
 
     def open_settings(self) -> None: ...
 
@@ -54,11 +57,8 @@ def build_menus(window: MenuHost) -> None:
     file_menu.addSeparator()
     file_menu.addAction(a["save"])
     export = file_menu.addMenu("Export")
-    export.addAction("LV-VIS instances JSON…").triggered.connect(window.export_lvvis)
-    export.addAction("LV-VIS results JSON…").triggered.connect(window.export_lvvis_results)
-    export.addAction("YouTube-VOS first-appearance masks…").triggered.connect(
-        window.export_youtube)
-    export.addAction("labelme JSON per frame…").triggered.connect(window.export_labelme)
+    for kind, text in EXPORT_MENU.items():
+        export.addAction(text).triggered.connect(lambda _=False, k=kind: window.export(k))
     file_menu.addSeparator()
     file_menu.addAction("Settings…").triggered.connect(window.open_settings)
     file_menu.addAction("Quit").triggered.connect(window.close)
