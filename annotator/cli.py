@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from annotator import __version__
 from annotator.commands import COMMAND_MODULES
+from annotator.commands.batch import legacy_argv
 from annotator.errors import AnnotatorError
 
 
@@ -24,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(legacy_argv(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.run(args) or 0)
     except AnnotatorError as exc:

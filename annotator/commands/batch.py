@@ -1,78 +1,224 @@
-"""`vos-annotator batch`: propagate every video of a dataset, on this machine or a Ray cluster."""
+"""`vos-annotator batch propagate|evaluate`: a whole dataset, video by video in parallel, on this
+machine or a Ray cluster; resumable, and a failing video never stops the others."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from annotator.commands.evaluate import add_evaluation_options
 from annotator.commands.propagate import add_engine_options
+from annotator.engine.choices import PropagationOptions
+
+VERBS = ("propagate", "evaluate")
+PROPAGATE_DESCRIPTION = (
+    "For each video of the dataset at ROOT (LVOS, DAVIS, LV-VIS or labelme layout), start from "
+    "its own masks (the first one, or all of them), propagate them through the video and write "
+    "it to OUT in the LVOS layout: JPEGImages/<video>/ (frames hard-linked where possible), "
+    "Annotations/<video>/ (one palette PNG per frame) with LVOS frame ids, and "
+    "<split>_meta.json. Each video is moved into place whole, then recorded as finished in "
+    "OUT/.batch/propagate/; a rerun skips the finished videos and does the others from their "
+    "start (--force redoes all). A video that fails is tried once more, then reported; the "
+    "others go on, and the exit code is 1 if any failed. Videos run in worker processes here, "
+    "or as Ray tasks with --ray (every node needs vos-annotator installed and OUT at the same "
+    "path)."
+)
+EVALUATE_DESCRIPTION = (
+    "Score a whole set as `evaluate` does (same protocols, same CSV files and notes), one "
+    "sequence per job in parallel: in worker processes here, or as Ray tasks with --ray. Each "
+    "sequence's scores are recorded in CSV/.batch/; a rerun scores only the sequences whose "
+    "masks changed or that failed (--force scores all). A sequence that fails is tried once "
+    "more, then reported; the CSV files are written only when every sequence is scored."
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "batch",
-        help="propagate every video of a dataset in parallel (processes or a Ray cluster)",
-        description="For each video of the dataset at ROOT (LVOS, DAVIS or LV-VIS layout), start "
-        "from its own masks (the first one, or all of them) and write one palette PNG per frame "
-        "to OUT/<video>/. Videos run in parallel: in worker processes here, or as Ray tasks with "
-        "--ray (every node needs vos-annotator installed). A video that fails is reported and "
-        "the others go on; the exit code is 1 if any failed.",
+        help="propagate or evaluate a whole dataset in parallel (processes or a Ray cluster)",
+        description="Batch jobs over a whole dataset: `batch propagate ROOT --out DIR` and "
+        "`batch evaluate --gt ROOT --pred DIR --csv DIR`. The older form `batch ROOT --out "
+        "DIR` still works as `batch propagate` (deprecated).",
     )
-    parser.add_argument("root", type=Path, help="a dataset root")
-    parser.add_argument("--out", type=Path, required=True, help="folder for <video>/<frame>.png")
-    parser.add_argument("--split", help="the split, where the dataset has several")
-    parser.add_argument("--videos", nargs="+", metavar="VIDEO", help="only these videos")
-    parser.add_argument(
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    propagate = verbs.add_parser("propagate", help="propagate every video's masks",
+                                 description=PROPAGATE_DESCRIPTION)
+    propagate.add_argument("root", type=Path, help="a dataset root")
+    propagate.add_argument("--out", type=Path, required=True,
+                           help="output folder (an LVOS layout)")
+    propagate.add_argument("--split", help="the split, where the dataset has several (also "
+                           "names the output's <split>_meta.json)")
+    propagate.add_argument("--videos", nargs="+", metavar="VIDEO", help="only these videos")
+    propagate.add_argument(
         "--keyframes", choices=("first", "all"), default="first",
         help="start from the first mask of each video (default) or from all of them",
     )
-    add_engine_options(parser)
-    parser.add_argument("--workers", type=int, help="local worker processes (default: cores)")
+    add_engine_options(propagate)
+    _add_run_options(propagate, gpus=True)
+    propagate.set_defaults(run=run_propagate)
+    evaluate = verbs.add_parser("evaluate", help="score a whole set's predictions",
+                                description=EVALUATE_DESCRIPTION)
+    add_evaluation_options(evaluate)
+    evaluate.add_argument("--csv", type=Path, required=True,
+                          help="folder for the CSV files, their notes and the per-sequence "
+                          "records")
+    _add_run_options(evaluate, gpus=False)
+    evaluate.set_defaults(run=run_evaluate)
+
+
+def _add_run_options(parser: argparse.ArgumentParser, gpus: bool) -> None:
+    parser.add_argument("--workers", type=int,
+                        help="worker processes here (default: one per core); with --ray alone, "
+                        "the CPUs of the Ray instance started here")
     parser.add_argument(
-        "--ray", nargs="?", const="local", metavar="ADDRESS",
-        help="run on Ray: 'auto' joins this machine's cluster, ray://HOST:10001 a remote one, "
-        "no value starts Ray here",
+        "--ray", nargs="?", const="here", metavar="ADDRESS",
+        help="run as Ray tasks, one per video: 'auto' joins this machine's cluster, "
+        "ray://HOST:10001 a remote one, no value starts Ray here",
     )
-    parser.set_defaults(run=run)
+    parser.add_argument("--cpus-per-task", type=float, default=1.0,
+                        help="Ray: CPUs each task asks for (default 1)")
+    if gpus:
+        parser.add_argument("--gpus-per-task", type=float,
+                            help="Ray: GPUs each task asks for (default 1 with --device cuda, "
+                            "else 0: the tasks run on CPUs)")
+    parser.add_argument("--force", action="store_true",
+                        help="redo every video, finished or not")
 
 
-def run(args: argparse.Namespace) -> int:
-    from annotator.engine.batch import run_jobs
-    from annotator.engine.dataset_propagation import PropagationJob, propagate_dataset_video
-    from annotator.errors import AnnotatorError
-    from annotator.video.dataset import open_dataset
+def legacy_argv(argv: Sequence[str]) -> list[str]:
+    """`batch ROOT --out DIR ...` (the form before the verbs) as `batch propagate ROOT ...`,
+    with a deprecation note."""
+    args = list(argv)
+    if args[:1] == ["batch"] and len(args) > 1 and args[1] not in (*VERBS, "-h", "--help"):
+        print("vos-annotator: note: `batch ROOT --out DIR` is deprecated; it now reads "
+              "`batch propagate ROOT --out DIR`", file=sys.stderr)
+        args.insert(1, "propagate")
+    return args
 
-    dataset = open_dataset(args.root, args.split)
-    videos = args.videos or dataset.videos
-    unknown = sorted(set(videos) - set(dataset.videos))
-    if unknown:
-        raise AnnotatorError(f"no video named {', '.join(unknown)} in the dataset", args.root)
-    jobs = [
-        PropagationJob(
-            root=str(dataset.root), video=video, out=str(args.out.resolve()), split=dataset.split,
-            keyframes=args.keyframes, direction=args.direction, engine=args.engine,
-            weights=str(args.weights) if args.weights else None, device=args.device,
-            top_k=args.top_k, mem_every=args.mem_every, memory_frames=args.memory_frames,
-        )
-        for video in videos
-    ]
-    failed = 0
 
-    def report(job: PropagationJob, outcome) -> None:
-        nonlocal failed
-        if outcome.error:
-            failed += 1
-            print(f"batch: {job.video}: FAILED: {outcome.error}", file=sys.stderr)
-        else:
-            rate = outcome.frames_written / max(outcome.seconds, 1e-9)
-            print(f"batch: {job.video}: {outcome.frames_written} masks in {outcome.seconds:.1f} s "
-                  f"({rate:.1f} frames/s)", file=sys.stderr)
+def _placement(args: argparse.Namespace, gpus: float = 0.0) -> Any:
+    from annotator.engine.batch import Placement
 
-    backend = "ray" if args.ray else "local"
-    address = None if args.ray in (None, "local") else args.ray
-    print(f"batch: {len(jobs)} video(s) on {backend}", file=sys.stderr)
-    run_jobs(propagate_dataset_video, jobs, backend, args.workers, address, on_result=report)
-    done = len(jobs) - failed
-    print(f"batch: {done} done, {failed} failed; masks in {args.out}", file=sys.stderr)
-    return 1 if failed else 0
+    if args.ray is None:
+        return Placement("local", args.workers, gpus=gpus)
+    address = None if args.ray == "here" else args.ray
+    return Placement("ray", args.workers, address, args.cpus_per_task, gpus)
+
+
+def task_gpus(asked: float | None, options: PropagationOptions, on_ray: bool) -> float:
+    """GPUs per Ray task: as asked, else one when the engine is to run on CUDA, else none."""
+    if asked is not None:
+        return asked
+    on_cuda = (options.device or "").startswith("cuda") and options.engine != "classic"
+    return 1.0 if on_ray and on_cuda else 0.0
+
+
+def _say(verb: str, text: str) -> None:
+    print(f"batch {verb}: {text}", file=sys.stderr, flush=True)
+
+
+def _summary(verb: str, done: int, failures: list[tuple[str, Any]], kept: int) -> None:
+    earlier = f" ({kept} finished earlier, kept)" if kept else ""
+    _say(verb, f"{done} done, {len(failures)} failed{earlier}")
+    for name, failed in failures:
+        _say(verb, f"FAILED {name} ({failed.attempts} attempts): {failed.reason}")
+
+
+def run_propagate(args: argparse.Namespace) -> int:
+    from annotator.commands.propagate import engine_options
+    from annotator.engine.batch import Failed, Progress, run_jobs
+    from annotator.engine.dataset_propagation import (
+        PropagationJob,
+        PropagationSettings,
+        VideoDone,
+        plan_propagation,
+        propagate_dataset_video,
+        write_meta,
+    )
+
+    options = engine_options(args)
+    placement = _placement(args, task_gpus(args.gpus_per_task, options, args.ray is not None))
+    settings = PropagationSettings(str(args.root), str(args.out), args.split, args.keyframes,
+                                   args.direction, options)
+    planned = plan_propagation(settings, args.videos, args.force)
+    jobs = planned.jobs
+    kept = f"{len(planned.kept)} finished earlier (kept), " if planned.kept else ""
+    _say("propagate", f"{kept}{len(jobs)} video(s) to do on {placement.describe(len(jobs))}")
+    progress = Progress(len(jobs))
+    failures: list[tuple[str, Failed]] = []
+    engines: set[str] = set()
+    notes: list[str] = []
+
+    def done(job: PropagationJob, outcome: VideoDone | Failed) -> None:
+        if isinstance(outcome, Failed):
+            failures.append((job.video, outcome))
+            _say("propagate", progress.add(0, f"{job.video}: FAILED: {outcome.reason}"))
+            return
+        if outcome.engine not in engines:
+            engines.add(outcome.engine)
+            _say("propagate", f"engine: {outcome.engine}")
+        notes.extend(outcome.notes)
+        rate = outcome.frames / max(outcome.seconds, 1e-9)
+        _say("propagate", progress.add(outcome.frames, f"{job.video}: {outcome.frames} frames "
+                                       f"in {outcome.seconds:.1f} s ({rate:.1f} frames/s)"))
+
+    def retry(job: PropagationJob, reason: str) -> None:
+        _say("propagate", f"{job.video}: failed, trying once more: {reason}")
+
+    try:
+        run_jobs(propagate_dataset_video, jobs, placement, done, retry)
+    finally:
+        meta, listed = write_meta(Path(settings.out), planned.split)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    _summary("propagate", len(jobs) - len(failures), failures, len(planned.kept))
+    _say("propagate", f"{listed} video(s) finished in {args.out}, listed in {meta.name}")
+    return 1 if failures else 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from annotator.commands.evaluate import report, setup
+    from annotator.engine.batch import Failed, Progress, run_jobs
+    from annotator.engine.batch_evaluation import (
+        EvaluationJob,
+        SequenceScores,
+        merge,
+        plan_evaluation,
+        records_kind,
+        score_sequence,
+    )
+
+    chosen = setup(args)
+    placement = _placement(args)
+    jobs, kept = plan_evaluation(chosen.plan.tracks, chosen.gt_root, chosen.pred_root, args.csv,
+                                 records_kind(chosen.set_name), args.force)
+    earlier = f"{len(kept)} scored earlier (kept), " if kept else ""
+    _say("evaluate", f"{earlier}{len(jobs)} sequence(s) to score on "
+         f"{placement.describe(len(jobs))}")
+    progress = Progress(len(jobs))
+    failures: list[tuple[str, Failed]] = []
+    parts = dict(kept)
+
+    def done(job: EvaluationJob, outcome: SequenceScores | Failed) -> None:
+        if isinstance(outcome, Failed):
+            failures.append((job.sequence, outcome))
+            _say("evaluate", progress.add(0, f"{job.sequence}: FAILED: {outcome.reason}"))
+            return
+        parts[job.sequence] = outcome.evaluation
+        _say("evaluate", progress.add(outcome.frames, f"{job.sequence}: {outcome.frames} "
+                                      f"frames in {outcome.seconds:.1f} s"))
+
+    def retry(job: EvaluationJob, reason: str) -> None:
+        _say("evaluate", f"{job.sequence}: failed, trying once more: {reason}")
+
+    run_jobs(score_sequence, jobs, placement, done, retry)
+    _summary("evaluate", len(jobs) - len(failures), failures, len(kept))
+    if failures:
+        _say("evaluate", "no results written: they would leave out the failed sequence(s); "
+             "fix them and run again (the scored sequences are kept)")
+        return 1
+    report(chosen, merge(chosen.plan.tracks, parts), args.csv)
+    return 0

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import asdict, fields
 from pathlib import Path
 
-from annotator.engine.choices import PROPAGATION_ENGINES
+from annotator.engine.choices import PROPAGATION_ENGINES, PropagationOptions
 from annotator.engine.propagation import DIRECTIONS
 
 DESCRIPTION = (
@@ -32,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
-    """The propagation engine's options, shared by `propagate` and `batch`."""
+    """The propagation engine's options, shared by `propagate` and `batch propagate` (each
+    one a field of `PropagationOptions`, read back by `engine_options`), and the direction."""
     parser.add_argument("--engine", choices=PROPAGATION_ENGINES, default="auto")
     parser.add_argument("--weights", type=Path, help="an STCN checkpoint (stcn.pth)")
     parser.add_argument("--top-k", type=_positive, default=20, help="memory pixels per query")
@@ -42,6 +44,13 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--direction", choices=DIRECTIONS, default="both")
+
+
+def engine_options(args: argparse.Namespace) -> PropagationOptions:
+    """The engine options `add_engine_options` parsed, as the engine layer takes them."""
+    values = {f.name: getattr(args, f.name) for f in fields(PropagationOptions)}
+    plain = {name: str(v) if isinstance(v, Path) else v for name, v in values.items()}
+    return PropagationOptions(**plain)
 
 
 def parse_objects(text: str) -> tuple[int, ...]:
@@ -72,9 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     with open_frames(args.frames) as source:
         keyframes = read_keyframes(keyframe_files(args.masks), source)
-        propagator, info = make_propagator(
-            args.engine, args.weights, args.device, args.top_k, args.mem_every, args.memory_frames
-        )
+        propagator, info = make_propagator(**asdict(engine_options(args)))
         print(f"propagate: {info.line}", file=sys.stderr)
         progress = _Progress()
         written = propagate_to_folder(source, keyframes, args.out, propagator, args.direction,

@@ -21,6 +21,19 @@ from annotator.video.dataset import png_files
 from annotator.video.source import FrameSource
 from models.protocols import Propagator, ShouldStop
 
+MIN_SIDE = 32  # pixels: the engines' flow and feature strides need at least this much
+
+
+def check_frame_size(source: FrameSource) -> None:
+    """AnnotatorError, naming the video, when its frames are too small to propagate through."""
+    height, width = source.size
+    if min(height, width) < MIN_SIDE:
+        raise AnnotatorError(
+            f"frames are {width}x{height} pixels; propagation needs at least "
+            f"{MIN_SIDE}x{MIN_SIDE}",
+            source.path,
+        )
+
 
 def read_keyframes(paths: dict[str, Path], source: FrameSource) -> dict[int, np.ndarray]:
     """Label maps of mask files keyed by frame name, keyed by the index of their frame."""
@@ -61,6 +74,7 @@ def propagate_to_folder(
     """
     if not keyframes:
         raise AnnotatorError("no keyframes to propagate from", out)
+    check_frame_size(source)
     chosen = select_keyframes(keyframes, object_ids)
     if not chosen:
         raise AnnotatorError(
