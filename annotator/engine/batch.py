@@ -133,7 +133,7 @@ class _RayTasks:
         except ImportError as exc:
             raise AnnotatorError(
                 "the Ray backend needs Ray: pip install 'vos-annotator[cluster]'") from exc
-        self._ray = ray
+        self._ray: Any = ray
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         self._started_here = not ray.is_initialized()
         if self._started_here:

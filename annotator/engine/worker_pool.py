@@ -124,8 +124,15 @@ class WorkerPool:
                 if len(self._workers) >= self.size:
                     return
                 idle = self._start()
-            key, job = self._queue.popleft()
-            idle.conn.send((key, job))
+            key, job = self._queue[0]
+            try:
+                idle.conn.send((key, job))
+            except OSError:  # it died while idle: another one takes the job
+                self._workers.remove(idle)
+                idle.process.join()
+                idle.conn.close()
+                continue
+            self._queue.popleft()
             idle.key = key
 
     def _start(self) -> _Worker:
