@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+from davis_helpers import copy_davis_sequence
 from PIL import Image
 
 from annotator.cli import main
@@ -39,21 +40,12 @@ FRAMES = 6
 CLASSIC = PropagationOptions(engine="classic")
 
 
-def _copy_sequence(davis_root: Path, root: Path, sequence: str, name: str) -> None:
-    for kind, suffix in (("JPEGImages", ".jpg"), ("Annotations", ".png")):
-        target = root / kind / "480p" / name
-        target.mkdir(parents=True)
-        for index in range(FRAMES):
-            file = f"{index:05d}{suffix}"
-            shutil.copy(davis_root / kind / "480p" / sequence / file, target / file)
-
-
 @pytest.fixture(scope="module")
 def small_davis(davis_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A DAVIS-layout root with the first frames of two dev sequences."""
     root = tmp_path_factory.mktemp("davis")
     for sequence in SEQUENCES:
-        _copy_sequence(davis_root, root, sequence, sequence)
+        copy_davis_sequence(davis_root, root, sequence, FRAMES)
     return root
 
 
@@ -64,10 +56,10 @@ def troubled_davis(davis_root: Path, small_davis: Path,
     size, and 1x1 frames."""
     root = tmp_path_factory.mktemp("troubled") / "davis"
     shutil.copytree(small_davis, root)
-    _copy_sequence(davis_root, root, "boat", "corrupt-frame")
+    copy_davis_sequence(davis_root, root, "boat", FRAMES, "corrupt-frame")
     frame = root / "JPEGImages" / "480p" / "corrupt-frame" / "00003.jpg"
     frame.write_bytes(frame.read_bytes()[:3000])
-    _copy_sequence(davis_root, root, "mallard-water", "wrong-mask")
+    copy_davis_sequence(davis_root, root, "mallard-water", FRAMES, "wrong-mask")
     Image.new("L", (100, 50)).save(root / "Annotations" / "480p" / "wrong-mask" / "00000.png")
     for kind, mode, suffix in (("JPEGImages", "RGB", ".jpg"), ("Annotations", "L", ".png")):
         folder = root / kind / "480p" / "tiny"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from davis_helpers import copy_davis_sequence
 
 from annotator.cli import main
 from annotator.formats.convert import Options, convert
@@ -39,12 +40,7 @@ def sets(davis_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     base = tmp_path_factory.mktemp("sets")
     davis = base / "davis"
     for sequence in SEQUENCES:
-        for kind, suffix in (("JPEGImages", ".jpg"), ("Annotations", ".png")):
-            target = davis / kind / "480p" / sequence
-            target.mkdir(parents=True)
-            for index in range(FRAMES):
-                name = f"{index:05d}{suffix}"
-                shutil.copy(davis_root / kind / "480p" / sequence / name, target / name)
+        copy_davis_sequence(davis_root, davis, sequence, FRAMES)
     lvos = base / "lvos"
     convert(davis, lvos, "lvos", split="valid", options=Options(ids=IdScheme(1, 5)))
     _perturb(davis / "Annotations" / "480p", base / "davis-pred")

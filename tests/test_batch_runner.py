@@ -17,24 +17,26 @@ from annotator.errors import AnnotatorError
 
 
 def job_that(kind: str) -> str:
-    """Succeeds, raises a bug, raises the person's error, or kills its own process."""
+    """Succeeds, raises a bug or the person's error, kills its own process or fills the disk."""
     if kind == "bug":
         raise ValueError("a\nbug")
     if kind == "bad file":
         raise AnnotatorError("cannot read it", "/data/x.png")
     if kind == "die":
         os.kill(os.getpid(), signal.SIGKILL)
+    if kind == "full disk":
+        raise OSError(28, "No space left on device", "/out/x.png")
     return kind.upper()
 
 
 def test_failures_are_retried_once_and_never_stop_the_others() -> None:
-    jobs = ["one", "bug", "die", "bad file", "two"]
+    jobs = ["one", "bug", "die", "bad file", "full disk", "two"]
     ended: list[str] = []
     retried: list[str] = []
     outcomes = run_jobs(job_that, jobs, Placement(workers=2),
                         on_done=lambda job, _: ended.append(job),
                         on_retry=lambda job, _: retried.append(job))
-    assert outcomes[0] == "ONE" and outcomes[4] == "TWO"
+    assert outcomes[0] == "ONE" and outcomes[5] == "TWO"
     bug = outcomes[1]
     assert isinstance(bug, Failed) and bug.attempts == 2
     where, message = bug.reason.split(": ", 1)
@@ -44,8 +46,9 @@ def test_failures_are_retried_once_and_never_stop_the_others() -> None:
     assert line.strip() == 'raise ValueError("a\\nbug")'
     assert outcomes[2] == Failed("the worker process died (SIGKILL)", 2)
     assert outcomes[3] == Failed("/data/x.png: cannot read it", 2)
+    assert outcomes[4] == Failed("/out/x.png: No space left on device", 2)
     assert sorted(ended) == sorted(jobs)
-    assert sorted(retried) == ["bad file", "bug", "die"]
+    assert sorted(retried) == ["bad file", "bug", "die", "full disk"]
 
 
 def test_the_older_form_reads_as_batch_propagate(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,11 +7,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from annotator.commands.evaluate import add_evaluation_options
-from annotator.commands.propagate import add_engine_options
+from annotator.commands.evaluate import add_evaluation_options, report, setup
+from annotator.commands.propagate import add_engine_options, engine_options
+from annotator.engine.batch import Failed, Placement, Progress, run_jobs
 from annotator.engine.choices import PropagationOptions
+from annotator.engine.worker_pool import describe_os_error
+from annotator.errors import AnnotatorError
 
 VERBS = ("propagate", "evaluate")
 PROPAGATE_DESCRIPTION = (
@@ -99,9 +101,7 @@ def legacy_argv(argv: Sequence[str]) -> list[str]:
     return args
 
 
-def _placement(args: argparse.Namespace, gpus: float = 0.0) -> Any:
-    from annotator.engine.batch import Placement
-
+def _placement(args: argparse.Namespace, gpus: float = 0.0) -> Placement:
     if args.ray is None:
         return Placement("local", args.workers, gpus=gpus)
     address = None if args.ray == "here" else args.ray
@@ -116,20 +116,36 @@ def task_gpus(asked: float | None, options: PropagationOptions, on_ray: bool) ->
     return 1.0 if on_ray and on_cuda else 0.0
 
 
-def _say(verb: str, text: str) -> None:
-    print(f"batch {verb}: {text}", file=sys.stderr, flush=True)
+class _Report:
+    """What a batch command prints on stderr: a line per ended job with the progress, retries,
+    and a summary that names every failure."""
 
+    def __init__(self, verb: str, total: int) -> None:
+        self.verb = verb
+        self.progress = Progress(total)
+        self.failures: list[tuple[str, Failed]] = []
 
-def _summary(verb: str, done: int, failures: list[tuple[str, Any]], kept: int) -> None:
-    earlier = f" ({kept} finished earlier, kept)" if kept else ""
-    _say(verb, f"{done} done, {len(failures)} failed{earlier}")
-    for name, failed in failures:
-        _say(verb, f"FAILED {name} ({failed.attempts} attempts): {failed.reason}")
+    def say(self, text: str) -> None:
+        print(f"batch {self.verb}: {text}", file=sys.stderr, flush=True)
+
+    def ended(self, name: str, outcome: Failed | None, frames: int = 0, what: str = "") -> None:
+        if outcome is not None:
+            self.failures.append((name, outcome))
+            what = f"FAILED: {outcome.reason}"
+        self.say(self.progress.add(frames, f"{name}: {what}"))
+
+    def retry(self, name: str, reason: str) -> None:
+        self.say(f"{name}: failed, trying once more: {reason}")
+
+    def summary(self, kept: int) -> None:
+        earlier = f" ({kept} finished earlier, kept)" if kept else ""
+        done = self.progress.total - len(self.failures)
+        self.say(f"{done} done, {len(self.failures)} failed{earlier}")
+        for name, failed in self.failures:
+            self.say(f"FAILED {name} ({failed.attempts} attempts): {failed.reason}")
 
 
 def run_propagate(args: argparse.Namespace) -> int:
-    from annotator.commands.propagate import engine_options
-    from annotator.engine.batch import Failed, Progress, run_jobs
     from annotator.engine.dataset_propagation import (
         PropagationJob,
         PropagationSettings,
@@ -146,42 +162,43 @@ def run_propagate(args: argparse.Namespace) -> int:
     planned = plan_propagation(settings, args.videos, args.force)
     jobs = planned.jobs
     kept = f"{len(planned.kept)} finished earlier (kept), " if planned.kept else ""
-    _say("propagate", f"{kept}{len(jobs)} video(s) to do on {placement.describe(len(jobs))}")
-    progress = Progress(len(jobs))
-    failures: list[tuple[str, Failed]] = []
+    shown = _Report("propagate", len(jobs))
+    shown.say(f"{kept}{len(jobs)} video(s) to do on {placement.describe(len(jobs))}")
     engines: set[str] = set()
     notes: list[str] = []
 
     def done(job: PropagationJob, outcome: VideoDone | Failed) -> None:
         if isinstance(outcome, Failed):
-            failures.append((job.video, outcome))
-            _say("propagate", progress.add(0, f"{job.video}: FAILED: {outcome.reason}"))
+            shown.ended(job.video, outcome)
             return
         if outcome.engine not in engines:
             engines.add(outcome.engine)
-            _say("propagate", f"engine: {outcome.engine}")
+            shown.say(f"engine: {outcome.engine}")
         notes.extend(outcome.notes)
         rate = outcome.frames / max(outcome.seconds, 1e-9)
-        _say("propagate", progress.add(outcome.frames, f"{job.video}: {outcome.frames} frames "
-                                       f"in {outcome.seconds:.1f} s ({rate:.1f} frames/s)"))
+        shown.ended(job.video, None, outcome.frames, f"{outcome.frames} frames in "
+                    f"{outcome.seconds:.1f} s ({rate:.1f} frames/s)")
 
-    def retry(job: PropagationJob, reason: str) -> None:
-        _say("propagate", f"{job.video}: failed, trying once more: {reason}")
-
+    meta_failed = False
     try:
-        run_jobs(propagate_dataset_video, jobs, placement, done, retry)
+        run_jobs(propagate_dataset_video, jobs, placement, done,
+                 lambda job, reason: shown.retry(job.video, reason))
     finally:
-        meta, listed = write_meta(Path(settings.out), planned.split)
+        try:
+            meta, listed = write_meta(Path(settings.out), planned.split)
+            written = f"{listed} video(s) finished in {args.out}, listed in {meta.name}"
+        except (OSError, AnnotatorError) as exc:
+            meta_failed = True
+            why = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+            written = f"FAILED to write the meta JSON: {why}"
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    _summary("propagate", len(jobs) - len(failures), failures, len(planned.kept))
-    _say("propagate", f"{listed} video(s) finished in {args.out}, listed in {meta.name}")
-    return 1 if failures else 0
+    shown.summary(len(planned.kept))
+    shown.say(written)
+    return 1 if shown.failures or meta_failed else 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from annotator.commands.evaluate import report, setup
-    from annotator.engine.batch import Failed, Progress, run_jobs
     from annotator.engine.batch_evaluation import (
         EvaluationJob,
         SequenceScores,
@@ -195,30 +212,25 @@ def run_evaluate(args: argparse.Namespace) -> int:
     placement = _placement(args)
     jobs, kept = plan_evaluation(chosen.plan.tracks, chosen.gt_root, chosen.pred_root, args.csv,
                                  records_kind(chosen.set_name), args.force)
+    shown = _Report("evaluate", len(jobs))
     earlier = f"{len(kept)} scored earlier (kept), " if kept else ""
-    _say("evaluate", f"{earlier}{len(jobs)} sequence(s) to score on "
-         f"{placement.describe(len(jobs))}")
-    progress = Progress(len(jobs))
-    failures: list[tuple[str, Failed]] = []
+    shown.say(f"{earlier}{len(jobs)} sequence(s) to score on {placement.describe(len(jobs))}")
     parts = dict(kept)
 
     def done(job: EvaluationJob, outcome: SequenceScores | Failed) -> None:
         if isinstance(outcome, Failed):
-            failures.append((job.sequence, outcome))
-            _say("evaluate", progress.add(0, f"{job.sequence}: FAILED: {outcome.reason}"))
+            shown.ended(job.sequence, outcome)
             return
         parts[job.sequence] = outcome.evaluation
-        _say("evaluate", progress.add(outcome.frames, f"{job.sequence}: {outcome.frames} "
-                                      f"frames in {outcome.seconds:.1f} s"))
+        shown.ended(job.sequence, None, outcome.frames,
+                    f"{outcome.frames} frames in {outcome.seconds:.1f} s")
 
-    def retry(job: EvaluationJob, reason: str) -> None:
-        _say("evaluate", f"{job.sequence}: failed, trying once more: {reason}")
-
-    run_jobs(score_sequence, jobs, placement, done, retry)
-    _summary("evaluate", len(jobs) - len(failures), failures, len(kept))
-    if failures:
-        _say("evaluate", "no results written: they would leave out the failed sequence(s); "
-             "fix them and run again (the scored sequences are kept)")
+    run_jobs(score_sequence, jobs, placement, done,
+             lambda job, reason: shown.retry(job.sequence, reason))
+    shown.summary(len(kept))
+    if shown.failures:
+        shown.say("no results written: they would leave out the failed sequence(s); fix them "
+                  "and run again (the scored sequences are kept)")
         return 1
     report(chosen, merge(chosen.plan.tracks, parts), args.csv)
     return 0

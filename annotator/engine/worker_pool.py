@@ -29,14 +29,22 @@ class Attempt:
 
 def attempt(function: Callable[[Any], Any], job: Any) -> Attempt:
     """`function(job)` with any exception turned into a failure's reason: an AnnotatorError
-    (a problem with the person's files) says what it is; anything else is named an internal
-    error, with the place it was raised."""
+    (a problem with the person's files) or an OSError (a full disk, a read-only folder) says
+    what it is; anything else is named an internal error, with the place it was raised."""
     try:
         return Attempt(function(job))
     except AnnotatorError as exc:
         return Attempt(reason=str(exc))
+    except OSError as exc:
+        return Attempt(reason=describe_os_error(exc))
     except Exception as exc:  # any bug must fail this job only, with its reason
         return Attempt(reason=describe_bug(exc))
+
+
+def describe_os_error(exc: OSError) -> str:
+    """`path: No space left on device`: an operating system error in one line."""
+    what = exc.strerror or str(exc)
+    return f"{exc.filename}: {what}" if exc.filename else what
 
 
 def describe_bug(exc: BaseException) -> str:
