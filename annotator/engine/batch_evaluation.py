@@ -51,16 +51,17 @@ def records_kind(set_name: str) -> str:
 
 
 def fingerprint(job: EvaluationJob) -> str:
-    """What the sequence's scores depend on: its tracks and the mask files they read."""
+    """What the sequence's scores depend on: its tracks and the size and time of the mask
+    files they read (not where the folders are mounted)."""
     digest = hashlib.sha256()
     digest.update(json.dumps([(t.object_id, t.index, t.frames) for t in job.tracks]).encode())
     for frame in sorted({f for t in job.tracks for f in t.frames}):
-        for root in (job.gt_root, job.pred_root):
+        for side, root in (("gt", job.gt_root), ("pred", job.pred_root)):
             try:
                 stat = safe_join(root, job.sequence, f"{frame}.png").stat()
-                digest.update(f"{root}/{frame}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+                digest.update(f"{side}/{frame}:{stat.st_size}:{stat.st_mtime_ns};".encode())
             except OSError:
-                digest.update(f"{root}/{frame}: missing;".encode())
+                digest.update(f"{side}/{frame}: missing;".encode())
     return digest.hexdigest()
 
 
@@ -94,8 +95,8 @@ def plan_evaluation(tracks: Iterable[ObjectTrack], gt_root: Path, pred_root: Pat
     jobs: list[EvaluationJob] = []
     kept: dict[str, Evaluation] = {}
     for sequence, sequence_tracks in by_sequence.items():
-        job = EvaluationJob(sequence, tuple(sequence_tracks), str(gt_root), str(pred_root),
-                            str(folder), kind)
+        job = EvaluationJob(sequence, tuple(sequence_tracks), str(gt_root.resolve()),
+                            str(pred_root.resolve()), str(folder.resolve()), kind)
         record = records.get(sequence)
         recorded = _recorded(job, record) if is_done(record) else None
         if recorded is not None:

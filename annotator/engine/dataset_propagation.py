@@ -112,8 +112,8 @@ def plan_propagation(settings: PropagationSettings, videos: list[str] | None = N
         raise AnnotatorError(f"no video named {', '.join(unknown)} in the dataset", dataset.root)
     split = plain_name(settings.split or dataset.split or _meta_split(dataset.root)
                        or lvos.default_split(out), "split")
-    settings = replace(settings, root=str(dataset.root), out=str(out.resolve()),
-                       split=dataset.split)
+    settings = replace(settings, root=str(dataset.root.resolve()), out=str(out.resolve()),
+                       split=dataset.split)  # absolute: the workers may start elsewhere
     records = read_records(out, KIND)
     kept = [] if force else [v for v in chosen if is_done(records.get(v))]
     _check_settings(out, settings, {v: records[v] for v in kept})
