@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from annotator import __version__
 from annotator.commands import COMMAND_MODULES
 from annotator.commands.batch import legacy_argv
-from annotator.errors import AnnotatorError
+from annotator.errors import AnnotatorError, describe_os_error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except AnnotatorError as exc:
         print(f"vos-annotator: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # read-only or full disk, a file where a folder should be, ...
+        print(f"vos-annotator: error: {describe_os_error(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("vos-annotator: interrupted", file=sys.stderr)

@@ -36,7 +36,10 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
         raise ValueError(f"atomic_open writes only, got mode {mode!r}")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_temporary(target)
+    try:
+        fd, tmp = _create_temporary(target)
+    except OSError as exc:  # a read-only folder: name the file that could not be written
+        raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from exc
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as handle:
             kept = _permission_bits(target)
@@ -46,9 +49,12 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename in (None, str(tmp)):
+            # a full or read-only disk: name the file being written, not its temporary
+            raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from exc
         raise
 
 

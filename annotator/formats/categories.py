@@ -17,6 +17,7 @@ from typing import Any
 
 from annotator.errors import AnnotatorError
 from annotator.formats.json_files import read_json
+from annotator.formats.validate import as_dict, as_int, as_list, as_str
 
 UNNAMED = "object"
 DEFAULT_PARTITION = 0  # LV-VIS: 0, 1 base; 2, 3 novel
@@ -64,18 +65,24 @@ class CategoryTable:
 
     @classmethod
     def from_json_list(cls, entries: Any, source: Path | None = None) -> CategoryTable:
-        if not isinstance(entries, list):
-            raise AnnotatorError('"categories" must be a list', source)
         table = cls(source=source)
-        for entry in entries:
-            try:
-                category = Category(
-                    int(entry["id"]),
-                    str(entry["name"]),
-                    None if entry.get("partition") is None else int(entry["partition"]),
+        ids: dict[int, str] = {}
+        for entry in as_list(entries, source, '"categories"'):
+            entry = as_dict(entry, source, "a category")
+            category_id = as_int(entry.get("id"), source, "a category's id")
+            partition = entry.get("partition")
+            category = Category(
+                category_id,
+                as_str(entry.get("name"), source, f"category {category_id}: name"),
+                None if partition is None
+                else as_int(partition, source, f"category {category_id}: partition"),
+            )
+            if category_id in ids or category.name in table.by_name:
+                twin = ids.get(category_id, category.name)
+                raise AnnotatorError(
+                    f"categories {twin!r} and {category.name!r} share an id or a name", source
                 )
-            except (KeyError, TypeError, ValueError) as exc:
-                raise AnnotatorError(f"bad category entry {entry!r}", source) from exc
+            ids[category_id] = category.name
             table.by_name[category.name] = category
         return table
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from annotator.formats.atomic import atomic_open, safe_join
 from annotator.video.dataset import Dataset
-from annotator.video.folder import FolderSource
+from annotator.video.folder import FolderSource, check_frame_file
 
 JPEG_QUALITY = 95
 
@@ -22,7 +22,8 @@ def write_frames(dataset: Dataset, video: str, folder: Path, names: Sequence[str
 
     Frames from a folder keep their files and suffixes (hard links where the file system
     allows, else copies; a frame that is a symbolic link is always copied, so the output holds
-    plain files); frames from a video file are written as JPEGs.
+    plain files), each checked first: a truncated frame, or one of another size than the
+    first, stops the conversion with its name. Frames from a video file are written as JPEGs.
     """
     with dataset.frames(video, cache_bytes=0) as frames:
         if len(names) != len(frames):
@@ -31,6 +32,7 @@ def write_frames(dataset: Dataset, video: str, folder: Path, names: Sequence[str
         for index, name in enumerate(names):
             if isinstance(frames, FolderSource):
                 source = frames.files[index]
+                check_frame_file(source, frames.size)  # no truncated or odd-sized frame
                 target = safe_join(folder, name + source.suffix)
                 _link_or_copy(source, target)
             else:

@@ -32,6 +32,7 @@ from annotator.errors import AnnotatorError
 from annotator.formats.categories import UNNAMED
 from annotator.formats.json_files import expect, read_json, write_json
 from annotator.formats.labelme_raster import ShapeError, polygon_pixels, shape_pixels
+from annotator.formats.validate import as_dict, as_str, image_size
 from annotator.formats.video_labels import LazyLabels, ObjectMeta, VideoLabels, object_presence
 from models.protocols import VOID
 
@@ -123,20 +124,26 @@ def write_frame(
 
 
 def _file_size(data: dict[str, Any], size: tuple[int, int] | None, path: Path) -> tuple[int, int]:
-    try:
-        file_size: tuple[int, int] | None = (int(data["imageHeight"]), int(data["imageWidth"]))
-    except (KeyError, TypeError, ValueError):
-        file_size = None
-    if size is not None and file_size is not None and file_size != tuple(size):
+    if data.get("imageHeight") is None and data.get("imageWidth") is None:
+        if size is None:
+            raise AnnotatorError("imageHeight and imageWidth are missing", path)
+        return size
+    file_size = image_size(data.get("imageHeight"), data.get("imageWidth"), path, "the image")
+    if size is not None and file_size != tuple(size):
         raise AnnotatorError(
             f"image is {file_size[1]}x{file_size[0]} in the JSON but the frame "
             f"is {size[1]}x{size[0]}",
             path,
         )
-    chosen = size or file_size
-    if chosen is None:
-        raise AnnotatorError("imageHeight and imageWidth are missing", path)
-    return (int(chosen[0]), int(chosen[1]))
+    return file_size
+
+
+def _group_id(shape: dict[str, Any]) -> int | None:
+    """The shape's group id when it can be an object id (1..254), else None."""
+    group_id = shape.get("group_id")
+    if isinstance(group_id, int) and not isinstance(group_id, bool) and 1 <= group_id <= 254:
+        return group_id
+    return None
 
 
 def _object_of(
@@ -144,11 +151,11 @@ def _object_of(
 ) -> int:
     """The object id a shape paints: its group id, void for the ignore label, else its
     label's id (a new one, not `taken` by group ids, for a label seen first)."""
-    label = str(shape.get("label", ""))
-    group_id = shape.get("group_id")
+    label = shape.get("label", "")
+    group_id = _group_id(shape)
     if label == IGNORE_LABEL:
         return VOID
-    if isinstance(group_id, int) and not isinstance(group_id, bool) and 1 <= group_id <= 254:
+    if group_id is not None:
         return group_id
     object_id = label_ids.get(label)
     if object_id is None:
@@ -177,12 +184,12 @@ def read_frame(
     size = _file_size(data, size, path)
     label_ids = {} if label_ids is None else label_ids
     shapes = data["shapes"]
-    expect(all(isinstance(s, dict) for s in shapes), path, "every shape must be an object")
-    taken = {
-        s["group_id"]
-        for s in shapes
-        if isinstance(s.get("group_id"), int) and 1 <= s["group_id"] <= 254
-    }
+    for number, shape in enumerate(shapes):
+        as_dict(shape, path, f"shape {number}")
+        as_str(shape.get("label", ""), path, f"shape {number}: label")
+        if shape.get("shape_type") is not None:
+            as_str(shape["shape_type"], path, f"shape {number}: shape_type")
+    taken = {group_id for group_id in map(_group_id, shapes) if group_id is not None}
     labels = np.zeros(size, np.uint8)
     objects: dict[int, ObjectMeta] = {}
     for number, shape in enumerate(shapes):
@@ -199,7 +206,7 @@ def read_frame(
         else:
             labels[pixels] = object_id
         if object_id != VOID and object_id not in objects:
-            label = str(shape.get("label", ""))
+            label = shape.get("label", "")
             objects[object_id] = ObjectMeta(object_id, "" if label == UNNAMED else label)
     return labels, objects
 

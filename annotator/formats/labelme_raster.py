@@ -25,6 +25,9 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
+from annotator.errors import AnnotatorError
+from annotator.video.images import MASK_FORMATS, open_image
+
 AREA_SHAPES = ("polygon", "oriented_rectangle", "rectangle", "circle", "mask")
 MAX_COORDINATE = 1e6  # far outside any frame, still safe for Pillow's rasteriser
 
@@ -58,16 +61,26 @@ def _checked_points(points: object, kind: str) -> list[tuple[float, float]]:
     return [(float(x), float(y)) for x, y in array]
 
 
-def decode_mask(data: object) -> np.ndarray:
-    """The boolean pixels of a mask shape's base64 PNG."""
+def decode_mask(data: object, size: tuple[int, int]) -> np.ndarray:
+    """The boolean pixels of a mask shape's base64 PNG, which must be `size` (height, width):
+    checked from its header before it is decoded."""
     if not isinstance(data, str):
         raise ShapeError("a mask shape needs its mask as a base64 PNG")
     try:
-        with Image.open(io.BytesIO(base64.b64decode(data, validate=True))) as image:
+        raw = base64.b64decode(data, validate=True)
+        with open_image(io.BytesIO(raw), "mask", MASK_FORMATS, None) as image:
+            if (image.height, image.width) != size:
+                raise ShapeError(f"mask is {image.width}x{image.height} but its points span "
+                                 f"{size[1]}x{size[0]}")
             image.load()
-            return np.asarray(image) > 0 if image.mode != "1" else np.asarray(image)
-    except (OSError, ValueError, binascii.Error, Image.DecompressionBombError) as exc:
+            pixels = np.asarray(image) > 0 if image.mode != "1" else np.asarray(image)
+    except AnnotatorError as exc:  # an image that does not decode or declares too much
+        raise ShapeError(str(exc)) from exc
+    except (ValueError, binascii.Error) as exc:
         raise ShapeError(f"unreadable mask ({exc})") from exc
+    if pixels.ndim != 2:
+        raise ShapeError(f"mask has {pixels.ndim} dimensions; expected a one-channel PNG")
+    return pixels
 
 
 def shape_pixels(
@@ -88,21 +101,26 @@ def shape_pixels(
         radius = math.hypot(cx - px, cy - py)
         draw.ellipse(((cx - radius, cy - radius), (cx + radius, cy + radius)), outline=1, fill=1)
     else:
-        return _placed_mask(decode_mask(mask), xy, size)
+        box = _mask_box(xy)
+        piece = decode_mask(mask, (box[3] - box[1] + 1, box[2] - box[0] + 1))
+        return _placed_mask(piece, box, size)
     return np.asarray(image, dtype=bool)
 
 
+def _mask_box(xy: list[tuple[float, float]]) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of a mask shape: its first and last pixel, truncated as labelme does."""
+    (x0, y0), (x1, y1) = ((int(x), int(y)) for x, y in xy)
+    if x1 < x0 or y1 < y0:
+        raise ShapeError(f"a mask's second point ({x1}, {y1}) lies before its first ({x0}, {y0})")
+    return x0, y0, x1, y1
+
+
 def _placed_mask(
-    piece: np.ndarray, xy: list[tuple[float, float]], size: tuple[int, int]
+    piece: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int]
 ) -> np.ndarray:
     """A mask shape's pixels on the frame: its box from the first point (truncated), as
     labelme places it; the parts outside the frame are cut off."""
-    (x0, y0), (x1, y1) = ((int(x), int(y)) for x, y in xy)
-    if piece.ndim != 2 or piece.shape != (y1 - y0 + 1, x1 - x0 + 1):
-        raise ShapeError(
-            f"mask is {piece.shape[-1]}x{piece.shape[0]} but its points span "
-            f"{x1 - x0 + 1}x{y1 - y0 + 1}"
-        )
+    x0, y0, x1, y1 = box
     canvas = np.zeros(size, dtype=bool)
     top, left = max(y0, 0), max(x0, 0)
     bottom, right = min(y1 + 1, size[0]), min(x1 + 1, size[1])

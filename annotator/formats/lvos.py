@@ -31,6 +31,7 @@ from annotator.formats.frame_ranges import RangeTracker, toolkit_walk
 from annotator.formats.json_files import expect, read_json, write_json
 from annotator.formats.masks import write_label_map
 from annotator.formats.names import plain_name
+from annotator.formats.validate import as_dict, as_list, as_object_id, as_str
 from annotator.formats.video_labels import ObjectMeta, VideoLabels, object_presence, png_labels
 from annotator.video.dataset import Dataset
 from annotator.video.folder import FolderSource
@@ -83,6 +84,12 @@ def read_meta(path: Path) -> dict[str, Any]:
                 path,
                 f"video {video!r}: object {key!r} needs a numeric id and an object of details",
             )
+            as_object_id(key, path, f"video {video!r}: object id")
+            if details.get("category") is not None:
+                as_str(details["category"], path, f"video {video!r}: object {key}: category")
+        attributes = as_list(entry.get("attributes", []), path, f"video {video!r}: attributes")
+        for attribute in attributes:
+            as_str(attribute, path, f"video {video!r}: an attribute")
     videos: dict[str, Any] = data["videos"]
     return videos
 
@@ -101,12 +108,10 @@ def read_expressions(path: Path) -> dict[str, dict[int, str]]:
         if not isinstance(expressions, dict):
             raise AnnotatorError(f'video {video!r}: "expressions" must be an object', path)
         for expression in expressions.values():
-            try:
-                object_id, text = int(expression["obj_id"]), str(expression["exp"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise AnnotatorError(
-                    f"video {video!r}: bad expression {expression!r}", path
-                ) from exc
+            where = f"video {video!r}: an expression"
+            expression = as_dict(expression, path, where)
+            object_id = as_object_id(expression.get("obj_id"), path, f"{where}'s obj_id")
+            text = as_str(expression.get("exp"), path, f"{where}'s exp")
             captions.setdefault(video, {}).setdefault(object_id, text)
     return captions
 
@@ -135,9 +140,8 @@ def _read_object_details(root: Path, split: str | None, video: VideoLabels) -> N
         entry = read_meta(meta).get(video.name, {})
         for key, details in entry.get("objects", {}).items():
             object_id = int(key)
-            category = details.get("category", "")
-            video.objects[object_id] = ObjectMeta(object_id, str(category or ""))
-        video.attributes = [str(a) for a in entry.get("attributes", [])]
+            video.objects[object_id] = ObjectMeta(object_id, details.get("category") or "")
+        video.attributes = list(entry.get("attributes", []))
         video.source_names = _source_names(entry.get("source_frames"), video, meta)
     expressions = _find_expression_meta(root, split)
     if expressions is not None:

@@ -16,7 +16,6 @@ annotation order (the later one wins); void (255) has no place in the format and
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,59 +27,11 @@ from pycocotools import mask as mask_utils
 from annotator.errors import AnnotatorError
 from annotator.formats.categories import UNNAMED, CategoryTable
 from annotator.formats.json_files import expect, read_json, write_json
+from annotator.formats.segmentations import decode_segmentation, encode_masks
+from annotator.formats.validate import as_dict, as_int, as_list, as_str, image_size
 from annotator.formats.video_labels import LazyLabels, ObjectMeta, VideoLabels, object_presence
 from annotator.video.dataset import Dataset
 from annotator.video.folder import FolderSource
-
-
-def encode_masks(labels: np.ndarray, object_ids: Iterable[int]) -> list[dict[str, Any]]:
-    """Compressed RLE (JSON-ready, counts as str) of each object's mask in `labels`."""
-    ids = np.asarray(list(object_ids), dtype=np.uint8)
-    if ids.size == 0:
-        return []
-    stack = np.asfortranarray((labels[:, :, None] == ids[None, None, :]).astype(np.uint8))
-    encoded = mask_utils.encode(stack)
-    return [{"size": list(rle["size"]), "counts": rle["counts"].decode("ascii")} for rle in encoded]
-
-
-def _decode_rle(rle: Any) -> np.ndarray:
-    with warnings.catch_warnings():  # pycocotools' numpy 2 copy= notice, harmless
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return np.asarray(mask_utils.decode(rle), dtype=bool)
-
-
-def decode_segmentation(segmentation: Any, height: int, width: int, source: Path) -> np.ndarray:
-    """A bool H x W mask from compressed RLE, uncompressed RLE or polygons."""
-    try:
-        if isinstance(segmentation, dict):
-            size = [int(v) for v in segmentation["size"]]
-            if size != [height, width]:
-                raise AnnotatorError(
-                    f"RLE size {size[1]}x{size[0]} differs from the video's {width}x{height}",
-                    source,
-                )
-            counts = segmentation["counts"]
-            if isinstance(counts, list):
-                rle = mask_utils.frPyObjects(segmentation, height, width)
-            else:
-                rle = {
-                    "size": size,
-                    "counts": counts.encode("ascii") if isinstance(counts, str) else counts,
-                }
-            return _decode_rle(rle)
-        if isinstance(segmentation, list):
-            polygons = [list(map(float, p)) for p in segmentation if len(p) >= 6]
-            if not polygons:
-                return np.zeros((height, width), dtype=bool)
-            rle = mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
-            return _decode_rle(rle)
-    except AnnotatorError:
-        raise
-    except (KeyError, TypeError, ValueError, UnicodeEncodeError) as exc:
-        raise AnnotatorError(f"unreadable segmentation ({exc})", source) from exc
-    raise AnnotatorError(
-        f"segmentation of type {type(segmentation).__name__} is neither RLE nor polygons", source
-    )
 
 
 @dataclass
@@ -106,46 +57,67 @@ class InstancesFile:
 def read_instances(path: str | Path) -> InstancesFile:
     """Parse and check an LV-VIS / YouTube-VIS instances JSON."""
     path = Path(path)
-    data = read_json(path)
-    expect(
-        isinstance(data, dict) and isinstance(data.get("videos"), list),
-        path,
-        'expected an object with a "videos" list',
-    )
+    data = as_dict(read_json(path), path, "an instances file")
     categories = CategoryTable.from_json_list(data.get("categories", []), path)
     videos: dict[str, InstancesVideo] = {}
     by_id: dict[int, InstancesVideo] = {}
-    for entry in data["videos"]:
-        try:
-            files = [str(f) for f in entry["file_names"]]
-            video = InstancesVideo(
-                int(entry["id"]),
-                _video_name(files, path),
-                [Path(f).stem for f in files],
-                files,
-                int(entry["height"]),
-                int(entry["width"]),
+    for entry in as_list(data.get("videos"), path, '"videos"'):
+        video = _read_video_entry(entry, path)
+        twin = videos.get(video.name) or by_id.get(video.id)
+        if twin is not None:
+            same = f"name {video.name!r}" if twin.name == video.name else f"id {video.id}"
+            raise AnnotatorError(
+                f"two videos (ids {twin.id} and {video.id}) have the same {same}; each video "
+                "needs its own, or their annotations would be mixed up",
+                path,
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise AnnotatorError(f"bad video entry ({exc})", path) from exc
         videos[video.name] = video
         by_id[video.id] = video
-    for annotation in data.get("annotations") or []:
-        try:
-            video = by_id[int(annotation["video_id"])]
-            segmentations = annotation["segmentations"]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise AnnotatorError(
-                f"annotation {annotation.get('id')!r}: no such video or no segmentations", path
-            ) from exc
-        expect(
-            isinstance(segmentations, list) and len(segmentations) == len(video.file_names),
-            path,
-            f"annotation {annotation.get('id')!r}: needs one segmentation per frame "
-            f"({len(video.file_names)})",
-        )
+    for number, annotation in enumerate(as_list(data.get("annotations") or [], path,
+                                                 '"annotations"')):
+        video, annotation = _read_annotation(annotation, number, by_id, path)
         video.annotations.append(annotation)
     return InstancesFile(path, videos, categories)
+
+
+def _read_video_entry(entry: Any, path: Path) -> InstancesVideo:
+    entry = as_dict(entry, path, "bad video entry: it")
+    video_id = as_int(entry.get("id"), path, "bad video entry: id")
+    where = f"bad video entry (id {video_id}):"
+    files = [as_str(f, path, f"{where} a file name")
+             for f in as_list(entry.get("file_names"), path, f"{where} file_names")]
+    height, width = image_size(entry.get("height"), entry.get("width"), path, where)
+    if len(set(files)) != len(files):
+        raise AnnotatorError(f"{where} a frame is listed twice in file_names", path)
+    return InstancesVideo(
+        video_id, _video_name(files, path), [Path(f).stem for f in files], files, height, width
+    )
+
+
+def _read_annotation(
+    annotation: Any, number: int, by_id: dict[int, InstancesVideo], path: Path
+) -> tuple[InstancesVideo, dict[str, Any]]:
+    """An annotation's video and the annotation, its fields checked."""
+    annotation = as_dict(annotation, path, f"annotation {number}")
+    where = f"annotation {annotation.get('id', number)!r}"
+    video_id = as_int(annotation.get("video_id"), path, f"{where}: video_id")
+    video = by_id.get(video_id)
+    if video is None:
+        raise AnnotatorError(f"{where}: no video has id {video_id}", path)
+    segmentations = as_list(annotation.get("segmentations"), path, f"{where}: segmentations")
+    expect(
+        len(segmentations) == len(video.file_names),
+        path,
+        f"{where}: needs one segmentation per frame ({len(video.file_names)})",
+    )
+    for segmentation in segmentations:
+        if segmentation is not None and not isinstance(segmentation, dict | list):
+            raise AnnotatorError(f"{where}: a segmentation must be RLE, polygons or null", path)
+    if annotation.get("category_id") is not None:
+        as_int(annotation["category_id"], path, f"{where}: category_id")
+    if annotation.get("caption") is not None:
+        as_str(annotation["caption"], path, f"{where}: caption")
+    return video, annotation
 
 
 def _video_name(files: list[str], path: Path) -> str:
@@ -235,7 +207,7 @@ def _read_instances_cached(path: str, mtime_ns: int, size: int) -> InstancesFile
 
 
 def _category_name(categories: CategoryTable, category_id: Any) -> str:
-    name = categories.name_of(int(category_id or 0))
+    name = categories.name_of(int(category_id or 0))  # checked by read_instances
     return "" if name == UNNAMED else name
 
 

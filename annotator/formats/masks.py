@@ -6,28 +6,27 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from annotator.errors import AnnotatorError
 from annotator.formats.atomic import atomic_write_bytes
 from annotator.formats.palette import davis_palette
+from annotator.video.images import MASK_FORMATS, open_image
 
 
 def read_label_map(path: str | Path, expected_size: tuple[int, int] | None = None) -> np.ndarray:
-    """Read a mask as an H x W uint8 label map; `expected_size` is (height, width)."""
+    """Read a mask as an H x W uint8 label map; `expected_size` is (height, width), checked
+    from the header before anything is decoded."""
     path = Path(path)
-    try:
-        with Image.open(path) as image:
-            image.load()
-            labels = _to_labels(image, path)
-    except (UnidentifiedImageError, OSError) as exc:
-        raise AnnotatorError(f"cannot read the mask ({exc})", path) from exc
-    if expected_size is not None and labels.shape != tuple(expected_size):
-        h, w = labels.shape
-        raise AnnotatorError(
-            f"mask is {w}x{h} but its frame is {expected_size[1]}x{expected_size[0]}", path
-        )
-    return labels
+    with open_image(path, "mask", MASK_FORMATS, path) as image:
+        if expected_size is not None and (image.height, image.width) != tuple(expected_size):
+            raise AnnotatorError(
+                f"mask is {image.width}x{image.height} but its frame is "
+                f"{expected_size[1]}x{expected_size[0]}",
+                path,
+            )
+        image.load()
+        return _to_labels(image, path)
 
 
 def _to_labels(image: Image.Image, path: Path) -> np.ndarray:
@@ -37,8 +36,9 @@ def _to_labels(image: Image.Image, path: Path) -> np.ndarray:
         values = np.array(image.getchannel(0) if image.mode == "LA" else image)
         if values.dtype == bool:
             return values.astype(np.uint8)
-        if values.max(initial=0) > 255:
-            raise AnnotatorError("mask values exceed 255; expected 8-bit object ids", path)
+        if values.min(initial=0) < 0 or values.max(initial=0) > 255:
+            raise AnnotatorError("mask values lie outside 0..255; expected 8-bit object ids",
+                                 path)
         values = values.astype(np.uint8)
         return _binary_to_object(values)
     if image.mode in ("RGB", "RGBA"):

@@ -15,7 +15,6 @@ notes instead of copying the slip.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from annotator.errors import AnnotatorError
 from annotator.formats.atomic import safe_join
 from annotator.formats.frame_ranges import toolkit_walk
+from annotator.formats.json_files import read_json
 from annotator.formats.masks import read_label_map
 from models.protocols import VOID
 
@@ -103,19 +103,18 @@ def davis2017_plan(gt_root: Path, sequences: list[str]) -> Plan:
 
 
 def _read_meta_videos(meta_path: Path) -> dict[str, Any]:
-    try:
-        videos = json.loads(meta_path.read_text(encoding="utf-8"))["videos"]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise AnnotatorError(f"not an LVOS meta file ({exc!r})", meta_path) from exc
-    if not isinstance(videos, dict):
-        raise AnnotatorError('"videos" is not an object', meta_path)
+    data = read_json(meta_path)
+    if not isinstance(data, dict) or not isinstance(data.get("videos"), dict):
+        raise AnnotatorError('not an LVOS meta file: expected a "videos" object', meta_path)
+    videos: dict[str, Any] = data["videos"]
     return videos
 
 
 def _lvos_track(
     video: str, index: int, key: str, frame_range: Any, available: int, plan: Plan
 ) -> ObjectTrack:
-    """One object's track; raises KeyError, TypeError or ValueError on a malformed range."""
+    """One object's track; raises KeyError, TypeError, ValueError or OverflowError on a
+    malformed range."""
     start, end = int(str(frame_range["start"])), int(str(frame_range["end"]))
     walk = toolkit_walk(start, end)
     if len(walk) > available + 1:
@@ -159,7 +158,7 @@ def lvos_plan(meta_path: Path, gt_root: Path) -> Plan:
                 plan.tracks.append(
                     _lvos_track(video, index, key, objects[key]["frame_range"], available, plan)
                 )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise AnnotatorError(
                 f"video {video!r}: objects need integer ids and a frame_range with integer "
                 f"start and end ({exc})",

@@ -20,10 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from annotator.errors import AnnotatorError
+from annotator.errors import AnnotatorError, shown_path
 from annotator.video.folder import list_frame_files
 from annotator.video.opening import open_frames
-from annotator.video.source import DEFAULT_CACHE_BYTES, VIDEO_SUFFIXES, FrameSource, natural_key
+from annotator.video.source import (
+    DEFAULT_CACHE_BYTES,
+    VIDEO_SUFFIXES,
+    FrameSource,
+    check_utf8_name,
+    natural_key,
+)
 
 DAVIS_RESOLUTIONS = ("480p", "Full-Resolution", "1080p")
 SPLIT_NAMES = ("train", "val", "valid", "test")
@@ -46,8 +52,9 @@ class Dataset:
     def _check(self, video: str) -> None:
         if video not in self.videos:
             raise AnnotatorError(
-                f"no video called {video!r} in this {self.layout} dataset", self.root
+                f"no video called {shown_path(video)!r} in this {self.layout} dataset", self.root
             )
+        check_utf8_name(self.frame_root / video)
 
     def frame_path(self, video: str) -> Path:
         """The folder of frames (or the video file) of `video`."""
@@ -83,7 +90,10 @@ def files_by_stem(folder: Path, suffix: str) -> dict[str, Path]:
         for path in folder.iterdir()
         if path.is_file() and path.suffix.lower() == suffix and not path.name.startswith(".")
     )
-    return {path.stem: path for path in sorted(files, key=lambda path: natural_key(path.name))}
+    found = sorted(files, key=lambda path: natural_key(path.name))
+    for path in found:
+        check_utf8_name(path)
+    return {path.stem: path for path in found}
 
 
 def png_files(folder: Path) -> dict[str, Path]:

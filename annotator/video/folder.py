@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ImageOps
 
 from annotator.errors import AnnotatorError
-from annotator.video.source import IMAGE_SUFFIXES, FrameSource, natural_key
+from annotator.video.images import FRAME_FORMATS, check_complete, open_image
+from annotator.video.source import IMAGE_SUFFIXES, FrameSource, check_utf8_name, natural_key
 
 
 def list_frame_files(folder: Path) -> list[Path]:
@@ -25,25 +26,30 @@ def list_frame_files(folder: Path) -> list[Path]:
 
 def read_rgb(path: Path) -> np.ndarray:
     """Decode one image as H x W x 3 uint8 RGB with its EXIF orientation applied."""
-    try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            return np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise AnnotatorError(f"cannot read the frame ({exc})", path) from exc
+    with open_image(path, "frame", FRAME_FORMATS, path) as image:
+        upright = ImageOps.exif_transpose(image)
+        return np.asarray(upright.convert("RGB"))
 
 
 def _oriented_size(path: Path) -> tuple[int, int]:
     """(height, width) after EXIF orientation, read from the header only."""
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-            orientation = image.getexif().get(0x0112, 1)
-    except (UnidentifiedImageError, OSError) as exc:
-        raise AnnotatorError(f"cannot read the frame ({exc})", path) from exc
+    with open_image(path, "frame", FRAME_FORMATS, path) as image:
+        width, height = image.size
+        orientation = image.getexif().get(0x0112, 1)
     if orientation in (5, 6, 7, 8):  # rotated by 90 or 270 degrees
         width, height = height, width
     return height, width
+
+
+def check_frame_file(path: Path, size: tuple[int, int]) -> None:
+    """A frame file about to be copied as it is: whole (not truncated) and of `size`
+    (height, width), checked from its header and its last bytes."""
+    height, width = _oriented_size(path)
+    if (height, width) != tuple(size):
+        raise AnnotatorError(
+            f"frame is {width}x{height} but the first frame is {size[1]}x{size[0]}", path
+        )
+    check_complete(path, "frame", FRAME_FORMATS)
 
 
 class FolderSource(FrameSource):
@@ -51,6 +57,8 @@ class FolderSource(FrameSource):
         files = list_frame_files(folder)
         if not files:
             raise AnnotatorError("no frames (jpg, jpeg or png) in this folder", folder)
+        for entry in files:
+            check_utf8_name(entry)
         names = [entry.stem for entry in files]
         if len(set(names)) != len(names):
             seen: set[str] = set()

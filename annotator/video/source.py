@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from annotator.errors import AnnotatorError
+from annotator.errors import AnnotatorError, shown_path
 from annotator.video.cache import FrameCache
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -21,6 +21,19 @@ def natural_key(name: str) -> tuple:
     """Sort key that orders digit runs by value: `2.jpg` before `10.jpg`."""
     parts = re.split(r"(\d+)", name.lower())
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts if part)
+
+
+def check_utf8_name(path: Path) -> None:
+    """Refuse a file or folder whose name is not valid UTF-8 (bytes that Python keeps as lone
+    surrogates): the dataset's JSON files, which name frames and videos, could not hold it."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise AnnotatorError(
+            f"the name {shown_path(path.name)!r} is not valid UTF-8 and no JSON file can hold "
+            "it; rename it",
+            path.parent,
+        ) from None
 
 
 class FrameSource(abc.ABC):

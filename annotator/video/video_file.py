@@ -18,6 +18,7 @@ import av
 import numpy as np
 
 from annotator.errors import AnnotatorError
+from annotator.video.images import check_pixels
 from annotator.video.source import FrameSource
 
 # Frames decoded on the way to a target are cached when they lie this close before it, so that
@@ -27,8 +28,9 @@ _KEEP_BEFORE_TARGET = 8
 _MAX_FORWARD_GAP = 32
 
 
-def _shown(frame: av.VideoFrame) -> np.ndarray:
+def _shown(frame: av.VideoFrame, path: Path) -> np.ndarray:
     """RGB array of a decoded frame, turned as its display matrix says (phone videos)."""
+    check_pixels(frame.width, frame.height, path, "a frame of the video")
     rgb = frame.to_ndarray(format="rgb24")
     turns = round((frame.rotation or 0) / 90) % 4  # counterclockwise quarter turns
     return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
@@ -45,7 +47,10 @@ class VideoFileSource(FrameSource):
             raise AnnotatorError("the file holds no video stream", path)
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
+        codec = self._stream.codec_context
         try:
+            if codec.width and codec.height:  # refuse a bomb before the first decode
+                check_pixels(codec.width, codec.height, path, "the video")
             timestamps, keyframes = self._index(path)
         except BaseException:
             self._container.close()
@@ -60,9 +65,10 @@ class VideoFileSource(FrameSource):
         self._lock = threading.Lock()
         self._decoder: Iterator[av.VideoFrame] | None = None
         self._last_index = -1
+        self._size: tuple[int, int] | None = None
         try:
             # the first frame tells the size as shown (after any display rotation)
-            self._size: tuple[int, int] = self[0].shape[:2]
+            self._size = self[0].shape[:2]
         except BaseException:
             self._container.close()
             raise
@@ -91,6 +97,7 @@ class VideoFileSource(FrameSource):
 
     @property
     def size(self) -> tuple[int, int]:
+        assert self._size is not None  # known once __init__ has returned
         return self._size
 
     def _decode(self, index: int) -> np.ndarray:
@@ -123,9 +130,9 @@ class VideoFileSource(FrameSource):
                     continue
                 self._last_index = position
                 if position == index:
-                    return _shown(frame)
+                    return self._checked(_shown(frame, self.path), index)
                 if index - _KEEP_BEFORE_TARGET <= position < index and position not in self.cache:
-                    self.cache.put(position, _shown(frame))
+                    self.cache.put(position, self._checked(_shown(frame, self.path), position))
                 if position > index:
                     break
         except av.error.FFmpegError as exc:
@@ -133,6 +140,17 @@ class VideoFileSource(FrameSource):
             raise AnnotatorError(f"cannot decode frame {index} ({exc})", self.path) from exc
         self._decoder = None
         raise AnnotatorError(f"frame {index} could not be decoded", self.path)
+
+    def _checked(self, rgb: np.ndarray, index: int) -> np.ndarray:
+        """A decoded frame, which must have the size of the first (a stream may change it)."""
+        size = self._size
+        if size is not None and rgb.shape[:2] != size:
+            raise AnnotatorError(
+                f"frame {index} is {rgb.shape[1]}x{rgb.shape[0]} but the first frame is "
+                f"{size[1]}x{size[0]}",
+                self.path,
+            )
+        return rgb
 
     def close(self) -> None:
         with self._lock:
