@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             session.set_box(*args.box)
         except ValueError as exc:
-            raise AnnotatorError(f"bad --box: {exc}") from exc
+            raise AnnotatorError(f"bad --box: {exc}", args.image) from exc
     for x, y, positive in args.point:
         session.add_click(x, y, positive)
     mask = session.mask

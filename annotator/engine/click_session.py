@@ -8,6 +8,7 @@ bounded in bytes; `prefetch` fills it ahead from another thread.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 
@@ -149,11 +150,19 @@ class ClickSession:
             return self._prompt((*self._state.clicks, click), self._state.box)
 
     def set_box(self, x0: float, y0: float, x1: float, y1: float) -> ClickPrediction:
+        """Prompt with a box (corners in any order); the part outside the frame is cut off,
+        and a box with no part inside it is refused (ValueError)."""
         with self._lock:
-            left, right = sorted((float(x0), float(x1)))
-            top, bottom = sorted((float(y0), float(y1)))
+            if self._frame_shape is None:
+                raise RuntimeError("set_frame must come before prompts")
+            corners = [float(v) for v in (x0, y0, x1, y1)]
+            if not all(math.isfinite(v) for v in corners):
+                raise ValueError(f"box corners must be numbers, got {corners}")
+            h, w = self._frame_shape
+            left, right = (min(max(v, 0.0), w - 1.0) for v in sorted(corners[0::2]))
+            top, bottom = (min(max(v, 0.0), h - 1.0) for v in sorted(corners[1::2]))
             if right - left < 1 or bottom - top < 1:
-                raise ValueError("the box is empty")
+                raise ValueError(f"the box is empty inside the {w}x{h} frame")
             return self._prompt(self._state.clicks, (left, top, right, bottom))
 
     def choose(self, candidate_index: int) -> np.ndarray:

@@ -84,10 +84,15 @@ def detect_variant(state: Mapping[str, torch.Tensor]) -> str:
         return "vit_t"
     if _VIT_KEY not in state:
         raise UnknownLayout(f"no image encoder patch embedding ({_VIT_KEY}) in it")
-    width = int(state[_VIT_KEY].shape[0])
-    depth = 1 + max(
-        (int(k.split(".")[2]) for k in state if k.startswith("image_encoder.blocks.")), default=-1
-    )
+    patch_embed = state[_VIT_KEY]
+    if not isinstance(patch_embed, torch.Tensor) or patch_embed.ndim == 0:
+        raise UnknownLayout(f"{_VIT_KEY} is not a weight tensor")
+    width = int(patch_embed.shape[0])
+    blocks = {k.split(".")[2] for k in state if k.startswith("image_encoder.blocks.")}
+    odd = sorted(b for b in blocks if not (b.isascii() and b.isdigit()))
+    if odd:
+        raise UnknownLayout(f"image encoder block {odd[0]!r} is not numbered as SAM's are")
+    depth = 1 + max(map(int, blocks), default=-1)
     for variant, (w, d, _, _) in VIT_LAYOUTS.items():
         if (w, d) == (width, depth):
             return variant
