@@ -29,6 +29,7 @@ class AnnotatorError(Exception):
 
     def __init__(self, message: str, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else None
+        self.message = message  # without the path
         super().__init__(f"{shown_path(self.path)}: {message}" if self.path is not None
                          else message)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import time
 import zlib
 from collections.abc import Iterable
@@ -37,7 +36,7 @@ from annotator.annotation.journal_records import (
 from annotator.annotation.objects import FrameState
 from annotator.annotation.video_annotation import VideoAnnotation
 from annotator.errors import AnnotatorError
-from annotator.formats.atomic import atomic_open, safe_join
+from annotator.formats.atomic import atomic_open, keep_aside, safe_join
 
 VERSION = 2
 STATE_DIR = ".annotator"
@@ -94,8 +93,12 @@ def has_recovery(root: str | Path, video: str) -> bool:
     return bool(dropped) or any(r.kind in ("frame", "state") for r in records)
 
 
-def recover(annotation: VideoAnnotation, root: str | Path, video: str) -> Recovery:
-    """Replay every good record of the journal of `video` onto `annotation` (as loaded).
+def recover(
+    annotation: VideoAnnotation, root: str | Path, video: str, notify: bool = True
+) -> Recovery:
+    """Replay every good record of the journal of `video` onto `annotation` (as loaded);
+    listeners hear of it unless not `notify` (run in a worker, the caller then calls
+    `annotation.notify_loaded()` on its own thread).
 
     Each frame gets its latest good record; objects, states and marks come from the latest
     state record that loads. The restored frames are dirty so the next save writes them. When
@@ -112,7 +115,7 @@ def recover(annotation: VideoAnnotation, root: str | Path, video: str) -> Recove
             record.header.get("shape") != expected or record.header.get("v") != VERSION
         ):
             try:
-                where = f"it is kept as {_keep(path, 'refused', move=True).name}"
+                where = f"it is kept as {keep_aside(path, 'refused', move=True).name}"
             except OSError as exc:
                 where = f"it stays where it is ({exc})"
             raise AnnotatorError(
@@ -144,12 +147,13 @@ def recover(annotation: VideoAnnotation, root: str | Path, video: str) -> Recove
     recreated = _recreate_objects(annotation, frames)
     annotation.mark_unsaved(meta=state or bool(recreated))
     annotation.history.clear()
-    annotation.notify_loaded()
+    if notify:
+        annotation.notify_loaded()
     dropped.sort(key=lambda d: d.offset)
     kept = None
     if dropped:
         with contextlib.suppress(OSError):  # a full disk: the good records count more
-            kept = _keep(path, "damaged")
+            kept = keep_aside(path, "damaged")
     return Recovery(path, tuple(sorted(frames)), state, tuple(dropped), recreated, kept)
 
 
@@ -200,26 +204,6 @@ def _recreate_objects(annotation: VideoAnnotation, frames: Iterable[int]) -> tup
             annotation.load_label_map(index, annotation.label_map(index), FrameState.KEYFRAME)
             recreated |= orphans
     return tuple(sorted(recreated))
-
-
-def _keep(path: Path, why: str, move: bool = False) -> Path:
-    """Keep the journal at `path` under a new name no one else takes (a hard link, else a copy,
-    or with `move` a rename); returns that name."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for attempt in range(1000):
-        suffix = f"-{attempt}" if attempt else ""
-        target = path.with_name(f"{path.name}.{why}-{stamp}{suffix}")
-        if target.exists():
-            continue
-        if move:
-            os.replace(path, target)
-        else:
-            try:
-                os.link(path, target)
-            except OSError:  # a file system without hard links
-                shutil.copyfile(path, target)
-        return target
-    raise AnnotatorError("too many journals kept aside: delete the old ones", path.parent)
 
 
 class Journal:
@@ -292,7 +276,7 @@ class Journal:
         journal's own, after a failed write or a recovery) is replaced atomically; one of an
         earlier session with work in it is renamed aside first."""
         if not self._owned and self._holds_work():
-            self.set_aside = _keep(self.path, "unrecovered", move=True)
+            self.set_aside = keep_aside(self.path, "unrecovered", move=True)
         self._frames |= set(changed) | self.annotation.dirty_frames
         if self.path.exists():
             with atomic_open(self.path, "wb") as out:

@@ -13,15 +13,14 @@ total)` callbacks)::
 Saving writes, in the dataset itself (LVOS layout, DAVIS keeps ``Annotations/480p``):
 ``Annotations/<video>/<frame>.png`` for each changed frame that has pixels or had a file,
 ``<split>_meta.json`` and ``<split>_expression_meta.json`` entries for the video, and
-``.annotator/<video>.json`` (objects, per-frame states, QA marks). Every file is written
-atomically; then the journal is emptied.
+``.annotator/<video>.json`` (objects, per-frame states, QA marks; the one it replaces is kept,
+see `state_file`). Every file is written atomically; then the journal is emptied.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from annotator.annotation.journal import (
     STATE_DIR,
@@ -31,12 +30,12 @@ from annotator.annotation.journal import (
     recover,
 )
 from annotator.annotation.objects import FrameState
+from annotator.annotation.state_file import StateChoice, apply_choice, read_state, write_state
 from annotator.annotation.video_annotation import VideoAnnotation
 from annotator.errors import AnnotatorError
 from annotator.formats import lvos
 from annotator.formats.atomic import remove_stale_temporaries, safe_join
 from annotator.formats.frame_ranges import RangeTracker
-from annotator.formats.json_files import read_json, write_json
 from annotator.formats.masks import write_label_map
 from annotator.formats.reader import read_video
 from annotator.formats.video_labels import ObjectMeta, VideoLabels
@@ -44,12 +43,6 @@ from annotator.video.dataset import Dataset, open_dataset
 from annotator.video.source import DEFAULT_CACHE_BYTES, FrameSource
 
 Progress = Callable[[int, int], None]
-STATE_VERSION = 1
-
-
-def state_path(root: str | Path, video: str) -> Path:
-    return safe_join(root, STATE_DIR, f"{video}.json")
-
 
 def load_annotation(
     dataset: Dataset, video: str, progress: Progress | None = None
@@ -66,19 +59,9 @@ def load_annotation(
         annotation.load_label_map(position[name], labels.labels[name], FrameState.KEYFRAME)
         if progress is not None:
             progress(done, len(annotated))
-    saved = state_path(dataset.root, video)
-    if saved.is_file():
-        data = read_json(saved)
-        if not isinstance(data, dict) or data.get("frames") != len(labels.frame_names):
-            raise AnnotatorError(
-                f"saved state is for {data.get('frames') if isinstance(data, dict) else '?'} "
-                f"frames but the video has {len(labels.frame_names)}",
-                saved,
-            )
-        try:
-            annotation.load_state_dict(data)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise AnnotatorError(f"saved state is damaged ({exc})", saved) from exc
+    data = read_state(dataset.root, video, labels.frame_names)
+    if data is not None:
+        annotation.load_state_dict(data)
     else:
         state = annotation.state_dict()
         details = labels.objects
@@ -152,12 +135,8 @@ def _write_changes(
         {video: lvos.meta_entry(labels, tracker)},
         {video: lvos.expression_entry(labels)},
     )
-    write_json(state_path(dataset.root, video), _state_document(annotation), indent=1)
+    write_state(dataset.root, video, {"frames": len(annotation), **annotation.state_dict()})
     return len(to_write)
-
-
-def _state_document(annotation: VideoAnnotation) -> dict[str, Any]:
-    return {"version": STATE_VERSION, "frames": len(annotation), **annotation.state_dict()}
 
 
 class Project:
@@ -187,16 +166,20 @@ class Project:
         split: str | None = None,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         progress: Progress | None = None,
+        state: StateChoice = "saved",
     ) -> Project:
         """Open `video` of the dataset, frame folder or video file `path`.
 
-        Without `video`: the one whose frame folder `path` is, else the dataset's first.
+        Without `video`: the one whose frame folder `path` is, else the dataset's first. A
+        damaged state file stops it with `DamagedState`; open again with `state` "without"
+        or "kept" (see `state_file`).
         """
         dataset = open_dataset(path, split=split)
         if not dataset.videos:
             raise AnnotatorError("the dataset holds no videos", dataset.root)
         video = video or dataset.selected or dataset.videos[0]
         remove_stale_temporaries(dataset.root, dataset.root / STATE_DIR, dataset.mask_dir(video))
+        apply_choice(dataset.root, video, state)
         frames = dataset.frames(video, cache_bytes)
         try:
             annotation = load_annotation(dataset, video, progress)
@@ -210,8 +193,10 @@ class Project:
     def has_recovery(self) -> bool:
         return has_recovery(self.dataset.root, self.video)
 
-    def recover(self) -> Recovery:
-        """Replay unsaved work left by a crash: what came back and what was dropped.
+    def recover(self, notify: bool = True) -> Recovery:
+        """Replay unsaved work left by a crash: what came back and what was dropped. A worker
+        passes `notify` False and has `annotation.notify_loaded()` called on the thread that
+        listens.
 
         Journalling goes on whatever happens: after a recovery in a clean journal that holds
         everything unsaved; after AnnotatorError (a journal of another video shape, renamed
@@ -220,7 +205,7 @@ class Project:
         self.journal.close()
         root, video = self.dataset.root, self.video
         try:
-            result = recover(self.annotation, root, video)
+            result = recover(self.annotation, root, video, notify)
         except BaseException:
             self.journal = Journal(root, video, self.annotation)  # never appends to that file
             raise

@@ -37,25 +37,43 @@ def encode_state(objects: Iterable[ObjectInfo], states: Mapping[int, np.ndarray]
 def decode_state(data: Mapping[str, Any], frame_names: Sequence[str]) -> SavedState:
     """The state in `data` (as `encode_state` writes it) for a video of `frame_names`.
 
-    Raises KeyError, TypeError or ValueError on damaged data; marks of frames the video does
-    not have are dropped.
+    Raises ValueError (KeyError, TypeError) on damaged data, saying what is wrong; marks of
+    frames the video does not have are dropped.
     """
     objects: dict[int, ObjectInfo] = {}
     states: dict[int, np.ndarray] = {}
-    for entry in data.get("objects", []):
-        red, green, blue = (int(c) for c in entry.get("colour", (0, 0, 0)))
-        info = ObjectInfo(int(entry["id"]), str(entry.get("category", "")),
-                          str(entry.get("caption", "")), (red, green, blue))
+    for entry in _typed(data.get("objects", []), list, "objects"):
+        entry = _typed(entry, dict, "an object")
+        colour = _typed(entry.get("colour", [0, 0, 0]), list, "an object's colour")
+        if len(colour) != 3 or not all(_is_int(c) and 0 <= c <= 255 for c in colour):
+            raise ValueError(f"an object's colour must be three numbers 0..255, not {colour}")
+        if not _is_int(entry.get("id")):
+            raise ValueError(f"an object's id must be a whole number, not {entry.get('id')!r}")
+        info = ObjectInfo(entry["id"], _typed(entry.get("category", ""), str, "a category"),
+                          _typed(entry.get("caption", ""), str, "a caption"),
+                          (colour[0], colour[1], colour[2]))
         objects[info.id] = info
         states[info.id] = np.zeros(len(frame_names), np.uint8)
-    for key, runs in data.get("states", {}).items():
+    for key, runs in _typed(data.get("states", {}), dict, "states").items():
         object_id = int(key)
         if object_id in states:
-            states[object_id] = _from_runs(runs, len(frame_names))
+            states[object_id] = _from_runs(_typed(runs, list, "state runs"), len(frame_names))
     positions = {name: i for i, name in enumerate(frame_names)}
-    marks = {positions[name]: str(note) for name, note in data.get("marks", {}).items()
+    marks = {positions[name]: _typed(note, str, "a mark")
+             for name, note in _typed(data.get("marks", {}), dict, "marks").items()
              if name in positions}
     return SavedState(objects, states, marks)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _typed(value: Any, kind: type, what: str) -> Any:
+    if not isinstance(value, kind):
+        raise ValueError(f"{what} must be a JSON {'object' if kind is dict else kind.__name__}, "
+                         f"not {type(value).__name__}")
+    return value
 
 
 def _runs(codes: np.ndarray) -> list[list[int]]:
@@ -70,11 +88,18 @@ def _runs(codes: np.ndarray) -> list[list[int]]:
 def _from_runs(runs: list[list[int]], length: int) -> np.ndarray:
     codes = np.zeros(length, np.uint8)
     position = 0
-    for code, count in runs:
-        if not 0 <= int(code) < len(STATES_BY_CODE) or int(count) < 0:
-            raise ValueError(f"bad state run {[code, count]}")
-        codes[position : position + int(count)] = int(code)
-        position += int(count)
+    for run in runs:
+        if (
+            not isinstance(run, list)
+            or len(run) != 2
+            or not all(_is_int(v) for v in run)
+            or not 0 <= run[0] < len(STATES_BY_CODE)
+            or not 0 <= run[1] <= length - position
+        ):
+            raise ValueError(f"bad state run {run!r}")
+        code, count = run
+        codes[position : position + count] = code
+        position += count
     if position != length:
         raise ValueError(f"state runs cover {position} frames, the video has {length}")
     return codes

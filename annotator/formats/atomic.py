@@ -14,6 +14,7 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 import stat
 import time
 from collections.abc import Iterator
@@ -68,16 +69,62 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         handle.write(text)
 
 
+def _temporary_name(target: Path) -> Path:
+    name = f".{target.name[:_NAME_ROOM]}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    return target.parent / name
+
+
 def _create_temporary(target: Path) -> tuple[int, Path]:
     """A new temporary beside `target`, created with mode 0666 so that the umask applies."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     while True:
-        name = f".{target.name[:_NAME_ROOM]}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
-        tmp = target.parent / name
+        tmp = _temporary_name(target)
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:  # 1 in 4 billion: draw another name
             continue
+
+
+def keep_copy(path: Path, copy: Path) -> None:
+    """Make `copy` hold what `path` holds now, replacing it atomically (a hard link, else a
+    copy); nothing when `path` is no file. The file at `path` may then be replaced safely."""
+    if not path.is_file() or (copy.exists() and os.path.samefile(path, copy)):
+        return
+    link = _temporary_name(copy)
+    try:
+        os.link(path, link)
+    except OSError:  # a file system without hard links
+        with atomic_open(copy, "wb") as out, open(path, "rb") as original:
+            shutil.copyfileobj(original, out)
+        return
+    try:
+        os.replace(link, copy)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(link)
+        raise
+
+
+def keep_aside(path: Path, why: str, move: bool = False) -> Path:
+    """Keep the file at `path` under a new name beside it that no one else takes,
+    ``<name>.<why>-<date>-<time>`` (a hard link, else a copy, or with `move` a rename);
+    returns that name."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        suffix = f"-{attempt}" if attempt else ""
+        target = path.with_name(f"{path.name}.{why}-{stamp}{suffix}")
+        if target.exists():
+            continue
+        if move:
+            os.replace(path, target)
+        else:
+            try:
+                os.link(path, target)
+            except OSError:  # a file system without hard links
+                shutil.copyfile(path, target)
+        return target
+    raise AnnotatorError(f"too many copies of {path.name} kept aside: delete the old ones",
+                         path.parent)
 
 
 def _permission_bits(target: Path) -> int | None:
