@@ -69,6 +69,7 @@ def test_killed_app_offers_recovery(qtbot, tmp_path, monkeypatch, davis_root):
     open_and_wait(qtbot, window, root)
     qtbot.waitUntil(lambda: bool(offered))
     assert "Recover" in offered[0] or "recover" in offered[0]
+    qtbot.waitUntil(lambda: not c.autosaver.recovering, timeout=30_000)  # in the worker
     expected = {0: (100, 160), 2: (200, 240)}
     for index, (y0, y1) in expected.items():
         labels = c.annotation.label_map(index)

@@ -16,9 +16,11 @@ from typing import Literal
 from PyQt6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer, pyqtSignal
 
 from annotator.annotation import ChangeEvent
+from annotator.annotation.journal import Recovery
 from annotator.annotation.project import Project
+from annotator.errors import describe_os_error
 from annotator.formats.convert import export_video
-from annotator.gui.workers import TaskQueue, describe_failure
+from annotator.gui.workers import TaskQueue
 
 SAVE_DELAY_MS = 400  # after the last change
 RETRY_DELAY_MS = 3000  # after a failed save
@@ -37,6 +39,7 @@ class Autosaver(QObject):
     state = pyqtSignal(str)  # "unsaved changes", "saving…", "saved HH:MM:SS", "NOT SAVED"
     message = pyqtSignal(str)
     error = pyqtSignal(str)
+    recovered = pyqtSignal(object)  # the Recovery; None when it failed (`error` says why)
 
     def __init__(self, tasks: TaskQueue, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +47,8 @@ class Autosaver(QObject):
         self.project: Project | None = None
         self.saving = False
         self.failures = 0  # failed saves, so that waiting for saves can give up
+        self.recovering = False
+        self._journal_problem: tuple[int | None, str | None] | None = None  # last reported
         self._unsubscribe: Callable[[], None] | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -71,15 +76,28 @@ class Autosaver(QObject):
 
     # ---- recovery ------------------------------------------------------------------------
     def recover(self) -> None:
-        if self.project is None:
+        """Replay the journal in the worker (it decodes every journalled frame); listeners
+        hear of it here, on the GUI thread, once it is done."""
+        project = self.project
+        if project is None or self.recovering:
             return
-        try:
-            recovery = self.project.recover()
-        except Exception as exc:
-            self.error.emit(describe_failure(exc))
-            return
+        self.recovering = True
+        self.message.emit("Recovering unsaved work from the recovery journal…")
+        self.tasks.submit(lambda: project.recover(notify=False),
+                          lambda recovery: self._recovered(project, recovery),
+                          self._recovery_failed)
+
+    def _recovered(self, project: Project, recovery: Recovery) -> None:
+        self.recovering = False
+        project.annotation.notify_loaded()
         self.message.emit(f"Recovery: {recovery.summary()}")
+        self.recovered.emit(recovery)
         self.schedule(0)
+
+    def _recovery_failed(self, message: str) -> None:
+        self.recovering = False
+        self.error.emit(message)
+        self.recovered.emit(None)
 
     def discard_recovery(self) -> None:
         if self.project is not None:
@@ -87,8 +105,23 @@ class Autosaver(QObject):
 
     # ---- saving --------------------------------------------------------------------------
     def _on_change(self, event: ChangeEvent) -> None:
-        self.state.emit("unsaved changes")
+        error = self.project.journal.error if self.project is not None else None
+        problem = None if error is None else (error.errno, error.filename)
+        if error is None:
+            self.state.emit("unsaved changes")
+            if self._journal_problem is not None:
+                self.message.emit("The recovery journal is written again: work is protected.")
+        else:
+            self.state.emit("unsaved, NOT PROTECTED")
+            if problem != self._journal_problem:
+                self.error.emit(self.unprotected(error))
+        self._journal_problem = problem
         self.schedule(SAVE_DELAY_MS)
+
+    @staticmethod
+    def unprotected(error: OSError) -> str:
+        return (f"The recovery journal cannot be written ({describe_os_error(error)}): until "
+                "it can, unsaved work is NOT protected against a crash.")
 
     def schedule(self, delay_ms: int) -> None:
         """Save in `delay_ms` (or sooner, when a save was due sooner already)."""
@@ -122,8 +155,10 @@ class Autosaver(QObject):
         self.saving = False
         self.failures += 1
         self.state.emit("NOT SAVED")
-        self.message.emit(f"Could not save ({message}); trying again. Your work is kept in the "
-                          "recovery journal.")
+        error = self.project.journal.error if self.project is not None else None
+        kept = ("Your work is kept in the recovery journal." if error is None
+                else self.unprotected(error))
+        self.message.emit(f"Could not save ({message}); trying again. {kept}")
         self._timer.start(RETRY_DELAY_MS)
 
     def wait_idle(self, timeout_s: float = 30.0) -> bool:

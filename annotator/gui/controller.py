@@ -13,13 +13,14 @@ from PyQt6.QtCore import QObject, pyqtSignal
 
 from annotator.annotation import ChangeEvent, VideoAnnotation
 from annotator.annotation.edits import clear_object, fill_holes, replace_mask
+from annotator.annotation.state_file import DamagedState, StateChoice
 from annotator.engine.propagation import Direction, PropagationRequest
 from annotator.errors import AnnotatorError
 from annotator.formats.palette import object_colour
 from annotator.gui.annotation_rows import timeline_rows
 from annotator.gui.autosave import Autosaver
 from annotator.gui.click_control import ClickControl
-from annotator.gui.opened_video import OpenedVideo, open_video
+from annotator.gui.opened_video import DamagedStateFound, OpenedVideo, open_video
 from annotator.gui.propagation_control import PropagationControl
 from annotator.gui.review_control import ReviewControl
 from annotator.gui.settings import Preferences
@@ -41,7 +42,8 @@ class Controller(QObject):
     engines_changed = pyqtSignal()
     message = pyqtSignal(str)
     error = pyqtSignal(str)
-    recovery_available = pyqtSignal(str)
+    recovery_available = pyqtSignal(str)  # the journal an unsaved session left
+    state_damaged = pyqtSignal(object)  # a DamagedStateFound: ask how to open the video
 
     def __init__(self, prefs: Preferences | None = None) -> None:
         super().__init__()
@@ -114,15 +116,24 @@ class Controller(QObject):
         self.open_video(dataset, video, frame, opened_path=str(Path(path).resolve()))
 
     def open_video(self, dataset: Dataset, video: str, frame: int = 0,
-                   opened_path: str | None = None) -> None:
-        """Load a video's frames list and annotation in a worker, then show it."""
+                   opened_path: str | None = None, state: StateChoice = "saved") -> None:
+        """Load a video's frames list and annotation in a worker, then show it; `state` says
+        what to do with a damaged state file (see `state_file`)."""
         if self.propagation.running:
             self.error.emit("Cancel the running propagation before opening another video.")
             return
         self.message.emit(f"Opening {video}…")
         cache, path = self.prefs.frame_cache_mb * 2**20, opened_path or str(dataset.root)
-        self.tasks.submit(lambda: open_video(dataset, video, path, cache),
-                          lambda opened: self._install(opened, frame), self.error.emit)
+
+        def opened(result: OpenedVideo | DamagedState) -> None:
+            if isinstance(result, OpenedVideo):
+                self._install(result, frame)
+            else:
+                self.state_damaged.emit(DamagedStateFound(
+                    result, lambda choice: self.open_video(dataset, video, frame, path, choice)))
+
+        self.tasks.submit(lambda: open_video(dataset, video, path, cache, state), opened,
+                          self.error.emit)
 
     def _install(self, opened: OpenedVideo, frame: int) -> None:
         self.close_video()

@@ -26,6 +26,7 @@ from PyQt6.QtWidgets import (
 from annotator.engine.propagation import Direction
 from annotator.errors import AnnotatorError
 from annotator.formats.categories import read_categories
+from annotator.gui import recovery_dialogs
 from annotator.gui.annotation_rows import colour_table, object_rows
 from annotator.gui.autosave import ExportKind
 from annotator.gui.canvas import Canvas
@@ -266,7 +267,7 @@ class MainWindow(QMainWindow):
         c.propagation.progress.connect(self._on_propagation_progress)
         c.propagation.finished.connect(self._on_propagation_finished)
         c.autosaver.state.connect(self.save_label.setText)
-        c.recovery_available.connect(self._offer_recovery)
+        recovery_dialogs.connect(self, c)
 
     # ---- opening -------------------------------------------------------------------------
     def open_folder(self) -> None:
@@ -308,18 +309,6 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()
         if accepted and chosen:
             self.controller.open_video(dataset, chosen)
-
-    def _offer_recovery(self, description: str) -> None:
-        answer = QMessageBox.question(
-            self, "Recover unsaved work?",
-            f"The last session ended without saving: {description}.\n\nRecover that work?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.Yes,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
-            self.controller.autosaver.recover()
-        else:
-            self.controller.autosaver.discard_recovery()
 
     # ---- refresh -------------------------------------------------------------------------
     def _on_video_opened(self, title: str) -> None:

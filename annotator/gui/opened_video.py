@@ -3,11 +3,14 @@ it. One object, made when a video opens and dropped when it closes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from annotator.annotation import VideoAnnotation
+from annotator.annotation.journal import journal_path
 from annotator.annotation.project import Project
+from annotator.annotation.state_file import DamagedState, StateChoice
 from annotator.video.dataset import Dataset
 
 
@@ -19,7 +22,7 @@ class OpenedVideo:
     project: Project
     path: str
     named: bool
-    recovery: str = ""  # what the journal holds from a session that ended unsaved, if any
+    recovery: str = ""  # the journal a session that ended unsaved left, if any
 
     @property
     def annotation(self) -> VideoAnnotation:
@@ -30,9 +33,23 @@ class OpenedVideo:
         return self.path, self.project.video if self.named else None
 
 
-def open_video(dataset: Dataset, video: str, path: str, cache_bytes: int) -> OpenedVideo:
-    """Open `video` of `dataset` (run it in a worker: it reads every mask of the video)."""
-    project = Project.open(path, video, split=dataset.split,
-                           cache_bytes=cache_bytes)
-    recovery = "unsaved changes were found in its journal" if project.has_recovery() else ""
+@dataclass(frozen=True)
+class DamagedStateFound:
+    """Opening stopped at a damaged state file; `retry(choice)` opens the video again as the
+    person chooses (see `annotator.annotation.state_file`)."""
+
+    error: DamagedState
+    retry: Callable[[StateChoice], None]
+
+
+def open_video(dataset: Dataset, video: str, path: str, cache_bytes: int,
+               state: StateChoice = "saved") -> OpenedVideo | DamagedState:
+    """Open `video` of `dataset` (run it in a worker: it reads every mask of the video); a
+    damaged state file is returned, for the person to choose how to go on."""
+    try:
+        project = Project.open(path, video, split=dataset.split, cache_bytes=cache_bytes,
+                               state=state)
+    except DamagedState as exc:
+        return exc
+    recovery = str(journal_path(dataset.root, video)) if project.has_recovery() else ""
     return OpenedVideo(project, str(Path(path).resolve()), len(dataset.videos) > 1, recovery)
