@@ -87,7 +87,7 @@ def read_journal(path: str | Path) -> tuple[list[Record], list[DroppedRecord]]:
     """`scan` of a journal file; nothing when there is none."""
     try:
         data = Path(path).read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no journal can be there
         return [], []
     return scan(data)
 

@@ -28,11 +28,13 @@ def write_frames(dataset: Dataset, video: str, folder: Path, names: Sequence[str
     with dataset.frames(video, cache_bytes=0) as frames:
         if len(names) != len(frames):
             raise ValueError(f"{len(frames)} frames but {len(names)} names")
+        if isinstance(frames, FolderSource):  # all checked before any is placed
+            for source in frames.files:
+                check_frame_file(source, frames.size)
         written = []
         for index, name in enumerate(names):
             if isinstance(frames, FolderSource):
                 source = frames.files[index]
-                check_frame_file(source, frames.size)  # no truncated or odd-sized frame
                 target = safe_join(folder, name + source.suffix)
                 _link_or_copy(source, target)
             else:

@@ -91,7 +91,8 @@ def show_recovery(parent: QWidget, recovery: Recovery) -> QMessageBox:
                       parent)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.setObjectName("recovery-report")
-    box.open()
+    box.setModal(False)
+    box.show()
     return box
 
 

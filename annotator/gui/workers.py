@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar
 from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
 from annotator.engine.engine_info import EngineInfo
-from annotator.errors import AnnotatorError
+from annotator.errors import AnnotatorError, describe_os_error
 
 log = logging.getLogger(__name__)
 Engine = TypeVar("Engine")
@@ -34,6 +34,8 @@ def describe_failure(exc: BaseException) -> str:
     """A one-line message for a person: AnnotatorError as written, anything else named."""
     if isinstance(exc, AnnotatorError):
         return str(exc)
+    if isinstance(exc, OSError):  # a full or read-only disk, a file where a folder should be
+        return describe_os_error(exc)
     log.error("unexpected failure in a worker", exc_info=exc)
     return f"{type(exc).__name__}: {exc}"
 
