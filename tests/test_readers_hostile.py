@@ -166,6 +166,30 @@ def test_category_id_as_text_stops_convert_in_one_line(lvvis_root, tmp_path, cap
     _convert_fails(capsys, lvvis_root, tmp_path / "out", "category_id")
 
 
+def test_split_named_for_another_instances_file_is_refused(lvvis_root, tmp_path, capsys) -> None:
+    """`--split val` where the frames are shared and only train_instances.json is there used to
+    read no masks at all, in silence (the follow-up from #11)."""
+    out = tmp_path / "val"
+    assert main(["convert", str(lvvis_root), str(out), "--to", "lvos", "--split", "val"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    for words in (str(lvvis_root), "no val_instances.json", "train_instances.json",
+                  "--split train"):
+        assert words in err, err
+    assert not out.exists() or not list(out.rglob("*.png"))
+    with pytest.raises(AnnotatorError, match="only train_instances.json"):
+        open_dataset(lvvis_root, split="val")
+    # the split the file is named for reads every mask back
+    assert main(["convert", str(lvvis_root), str(out), "--to", "lvos", "--split", "train"]) == 0
+    source = sorted((tmp_path / "lvos" / "Annotations" / "bear").glob("*.png"))
+    written = sorted((out / "Annotations" / "bear").glob("*.png"))  # LVOS' 8-digit names
+    assert [p.name for p in written] == ["00000000.png", "00000001.png", "00000002.png"]
+    for path, original in zip(written, source, strict=True):
+        expected = read_label_map(original)
+        assert np.count_nonzero(expected) > 0
+        np.testing.assert_array_equal(read_label_map(path), expected)
+
+
 # ---- JSON text -------------------------------------------------------------------------------
 
 def test_json_that_is_not_utf8_names_the_file_and_the_byte(tmp_path, davis_root) -> None:

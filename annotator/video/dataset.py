@@ -193,6 +193,8 @@ def _open_with_images(root: Path, images: Path, split: str | None) -> Dataset:
             instances_json=instances,
         )
     instances = find_instances_json(root, split)
+    if instances is None and split is not None:
+        _refuse_other_splits(root, split)
     videos = _subfolders(images)
     if instances is not None:
         return Dataset(
@@ -217,6 +219,22 @@ def find_instances_json(root: Path, split: str | None) -> Path | None:
         if (root / name).is_file():
             return root / name
     return None
+
+
+def _refuse_other_splits(root: Path, split: str) -> None:
+    """`split` was asked for where the frames are shared (JPEGImages/<video>/) but only other
+    splits' instances files are there: reading on would find no masks, in silence."""
+    others = sorted((path for path in root.glob("*_instances.json")
+                     if path.is_file() and not path.name.startswith(".")),
+                    key=lambda path: natural_key(path.name))
+    if others:
+        names = ", ".join(shown_path(path.name) for path in others)
+        suggestions = " or ".join(f"--split {shown_path(path.name[:-15])}" for path in others)
+        raise AnnotatorError(
+            f"no {split}_instances.json here, only {names}: the masks of split {split!r} are "
+            f"in none of them (give {suggestions}, or rename the file)",
+            root,
+        )
 
 
 def _split_from_json_name(path: Path) -> str | None:
