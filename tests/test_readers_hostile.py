@@ -382,8 +382,8 @@ def test_propagate_refuses_frames_too_small_in_one_line(tmp_path, davis_root, ca
     assert main(["propagate", str(frames), "--masks", str(masks), "--out", str(tmp_path / "o"),
                  "--engine", "classic"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == ("vos-annotator: error: frames are 1x1 pixels; propagation needs at "
-                       "least 16x16")
+    assert err[-1] == (f"vos-annotator: error: {frames}: frames are 1x1 pixels; propagation "
+                       "needs at least 32x32")
     assert not any("Traceback" in line for line in err)
 
 

@@ -22,7 +22,6 @@ from models.protocols import VOID, FrameSequence, PropagatedFrame, Propagator, S
 Direction = Literal["forward", "backward", "both"]
 DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
 PassDirection = Literal["forward", "backward"]
-MIN_FRAME_SIDE = 16  # pixels; see `check_frame_size`
 
 
 @dataclass(frozen=True)
@@ -73,16 +72,6 @@ def check_request(request: PropagationRequest, frame_count: int, source: Keyfram
     if total <= 0:
         raise NothingToPropagate(f"No frames {request.direction} of this one")
     return total
-
-
-def check_frame_size(keyframes: Mapping[int, np.ndarray]) -> None:
-    """Refuse frames too small for every engine to propagate (the classic engine's optical
-    flow needs 12 pixels a side; nothing that small is worth propagating)."""
-    first = next(iter(keyframes.values()), None)
-    if first is not None and min(first.shape[:2]) < MIN_FRAME_SIDE:
-        height, width = first.shape[:2]
-        raise AnnotatorError(f"frames are {width}x{height} pixels; propagation needs at "
-                             f"least {MIN_FRAME_SIDE}x{MIN_FRAME_SIDE}")
 
 
 def only_objects(labels: np.ndarray, object_ids: Iterable[int]) -> np.ndarray:
@@ -179,7 +168,6 @@ class PropagationSession:
         """Yield each frame as it is done; `on_progress(done, total)` after each. Stops between
         frames once `should_stop()` is true. `keyframes` are those of the request (see
         `select_keyframes`)."""
-        check_frame_size(keyframes)
         passes = self.plan(len(frames), keyframes.keys(), request)
         total = sum(len(p.targets) for p in passes)
         done = 0
