@@ -4,7 +4,6 @@ and loaded through the same path as a real `stcn.pth`."""
 from __future__ import annotations
 
 import json
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from annotator.errors import AnnotatorError
 from models.stcn.aggregate import soft_aggregate
 from models.stcn.frames import frame_tensor, padding
 from models.stcn.network import STCN
+from models.stcn.rule_weights import rule_state_dict
 
 CHECKPOINT_NAME = "stcn_rule_weights.pth"
 # Float32 rounding differs between the reference run and this one (kernels, thread count), and
@@ -30,35 +30,13 @@ MAX_LABEL_CHANGE = 0.001
 MAX_P99_ERROR = 2e-3
 
 
-def rule_state_dict(keys_file: Path) -> dict[str, torch.Tensor]:
-    """Every tensor drawn from a generator seeded by the CRC32 of its name (fixture README)."""
-    state = {}
-    for name, shape, _ in json.loads(keys_file.read_text()):
-        rng = np.random.default_rng(zlib.crc32(name.encode()))
-        if name.endswith("num_batches_tracked"):
-            state[name] = torch.zeros(shape, dtype=torch.int64)
-            continue
-        if name.endswith("running_mean"):
-            values = 0.1 * rng.standard_normal(shape)
-        elif name.endswith("running_var"):
-            values = 1.0 + 0.5 * rng.random(shape)
-        elif len(shape) == 1 and name.endswith("weight"):
-            values = 1.0 + 0.1 * rng.standard_normal(shape)
-        elif name.endswith("bias"):
-            values = 0.05 * rng.standard_normal(shape)
-        else:
-            gain = 0.01 if name.startswith("key_proj.") else 1.0
-            values = gain * np.sqrt(2 / np.prod(shape[1:])) * rng.standard_normal(shape)
-        state[name] = torch.from_numpy(np.asarray(values, dtype=np.float32))
-    return state
-
-
 @pytest.fixture(scope="session")
 def stcn_checkpoint(tmp_path_factory, stcn_fixture_dir) -> Path:
     """The rule weights saved with torch.save, once per test session."""
     path = tmp_path_factory.getbasetemp() / CHECKPOINT_NAME
     if not path.exists():
-        torch.save(rule_state_dict(stcn_fixture_dir / "state_dict_keys.json"), path)
+        keys = json.loads((stcn_fixture_dir / "state_dict_keys.json").read_text())
+        torch.save(rule_state_dict(keys), path)
     return path
 
 
