@@ -12,6 +12,7 @@ The default run keeps to a few minutes: the long clip is 500 frames of a 2,000-f
     python benchmarks/propagation.py                           # default, a few minutes
     python benchmarks/propagation.py --objects --long-frames 2000   # the whole 2,000 frames
     python benchmarks/propagation.py --long-size 480x854       # the long clip at full size
+    python benchmarks/propagation.py --compare ../STCN          # side by side with the reference
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import resource
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import psutil
 import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
 REFERENCE_SECONDS_PER_FRAME = 2.36
 REFERENCE_PEAK_GB = 1.66
@@ -122,7 +128,30 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="0: torch's default")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip-long", action="store_true")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="STCN_CHECKOUT",
+        help="run the reference's eval_davis.py from this checkout and ours side by side",
+    )
+    parser.add_argument("--data", type=Path, help="DAVIS-layout root with --sequence (--compare)")
+    parser.add_argument("--sequence", help="clip for --compare")
+    parser.add_argument("--clip-frames", type=int, default=21, help="frames of it (--compare)")
+    parser.add_argument("--pairs", type=int, default=3, help="runs of each side (--compare)")
     args = parser.parse_args()
+    if args.compare is not None:
+        from stcn_compare import DEFAULT_DATA, DEFAULT_SEQUENCE, compare
+
+        compare(
+            args.compare,
+            args.data or DEFAULT_DATA,
+            args.sequence or DEFAULT_SEQUENCE,
+            args.clip_frames,
+            args.objects,
+            args.pairs,
+            args.threads or 2,
+        )
+        return
     common = {"threads": args.threads, "device": args.device, "memory_frames": args.memory_frames}
 
     print(f"STCN propagation on {args.device}, memory budget {args.memory_frames} frames")

@@ -17,12 +17,15 @@ class Decoder(nn.Module):
         self.up_8_4 = UpsampleBlock(256, 256, 256)
         self.pred = nn.Conv2d(256, 1, kernel_size=3, padding=1)
 
-    def forward(self, f16: torch.Tensor, f8: torch.Tensor, f4: torch.Tensor) -> torch.Tensor:
-        """`f16` (K, 1024, h, w) per object; `f8`, `f4` of batch 1 are shared by the objects.
+    def forward(
+        self, readout: torch.Tensor, thin: torch.Tensor, f8: torch.Tensor, f4: torch.Tensor
+    ) -> torch.Tensor:
+        """`readout` (K, 512, h, w) per object; the query's `thin` (1, 512, h, w), `f8` and
+        `f4` are shared by the objects. The first block sees `cat([readout, thin])`.
 
         Returns logits (K, 1, 16h, 16w).
         """
-        x = self.compress(f16)
+        x = self.compress.forward_shared(readout, thin)
         x = self.up_16_8(f8, x)
         x = self.up_8_4(f4, x)
         x = self.pred(F.relu(x))

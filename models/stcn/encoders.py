@@ -114,7 +114,8 @@ class ValueEncoder(nn.Module):
     def forward(
         self, image: torch.Tensor, key_f16: torch.Tensor, mask: torch.Tensor, others: torch.Tensor
     ) -> torch.Tensor:
-        """`image` (N, 3, H, W), `mask`/`others` (N, 1, H, W), `key_f16` (N, 1024, H/16, W/16)."""
+        """`image` (N, 3, H, W), `mask`/`others` (N, 1, H, W), `key_f16` (1, 1024, H/16, W/16)
+        of the frame, shared by the N objects."""
         x = torch.cat([image, mask, others], dim=1)
         x = F.relu(self.bn1(self.conv1(x)), inplace=True)
         x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1)

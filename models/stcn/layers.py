@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.stcn.winograd import conv3x3
+
 
 class ResBlock(nn.Module):
     """Pre-activation residual block of two 3x3 convolutions; 3x3 projection if widths differ."""
@@ -21,9 +23,30 @@ class ResBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        residual = self.conv2(F.relu(self.conv1(F.relu(x))))
+        residual = self.conv2(F.relu(self.conv1(F.relu(x)), inplace=True))
         shortcut = x if self.downsample is None else self.downsample(x)
-        return shortcut + residual
+        return residual.add_(shortcut)
+
+    def forward_shared(self, own: torch.Tensor, shared: torch.Tensor) -> torch.Tensor:
+        """`self(torch.cat([own, shared.expand(K, ...)], 1))` for `own` of batch K and `shared`
+        of batch 1, with the convolutions over the shared channels done once for all K."""
+        if own.shape[0] == 1:
+            return self(torch.cat([own, shared], dim=1))
+        if self.downsample is None:
+            raise ValueError("a block without a projection keeps its input: nothing to share")
+        split = own.shape[1]
+        hidden = _split_conv(self.conv1, F.relu(own), F.relu(shared), split)
+        residual = self.conv2(F.relu(hidden, inplace=True))
+        return residual.add_(_split_conv(self.downsample, own, shared, split))
+
+
+def _split_conv(
+    conv: nn.Conv2d, own: torch.Tensor, shared: torch.Tensor, split: int
+) -> torch.Tensor:
+    """3x3 `conv` of `cat([own, shared.expand(K)])`: its first `split` input channels over
+    `own`, the others over `shared` once, broadcast to the K entries of `own`."""
+    weight = conv.weight
+    return conv3x3(own, weight[:, :split], None).add_(conv3x3(shared, weight[:, split:], conv.bias))
 
 
 class ChannelGate(nn.Module):
@@ -89,7 +112,8 @@ class FeatureFusionBlock(nn.Module):
         self.block2 = ResBlock(out_channels, out_channels)
 
     def forward(self, x: torch.Tensor, key_f16: torch.Tensor) -> torch.Tensor:
-        x = self.block1(torch.cat([x, key_f16], dim=1))
+        """`x` (K, C, h, w) per object, `key_f16` (1, 1024, h, w) shared by the objects."""
+        x = self.block1.forward_shared(x, key_f16)
         return self.block2(x + self.attention(x))
 
 

@@ -50,12 +50,8 @@ class STCN(nn.Module):
         """
         count = masks.shape[0]
         others = masks.sum(dim=0, keepdim=True) - masks if count > 1 else torch.zeros_like(masks)
-        return self.value_encoder(
-            image.expand(count, -1, -1, -1), f16.expand(count, -1, -1, -1), masks, others
-        )
+        return self.value_encoder(image.expand(count, -1, -1, -1), f16, masks, others)
 
     def segment(self, readout: torch.Tensor, query: QueryFeatures) -> torch.Tensor:
         """Per-object probabilities (K, 1, H, W) from the memory readout (K, 512, h, w)."""
-        thin = query.thin.expand(readout.shape[0], -1, -1, -1)
-        logits = self.decoder(torch.cat([readout, thin], dim=1), query.f8, query.f4)
-        return torch.sigmoid(logits)
+        return torch.sigmoid(self.decoder(readout, query.thin, query.f8, query.f4))

@@ -23,13 +23,11 @@ from models.stcn.frames import (
 from models.stcn.fuse import fold_batch_norms
 from models.stcn.memory import MemoryBank, MemoryLayout
 from models.stcn.network import KEY_CHANNELS, STCN, VALUE_CHANNELS
+from models.stcn.winograd import use_winograd
 
 DEFAULT_TOP_K = 20
 DEFAULT_MEM_EVERY = 5
 DEFAULT_MEMORY_FRAMES = 20
-# On the CPU, channels-last convolutions pay a weight reorder per call: they win on frames of
-# about this many (padded) pixels and more, and lose on small ones. A GPU always uses them.
-CHANNELS_LAST_MIN_PIXELS = 200_000
 
 
 def object_ids(keyframes: Mapping[int, np.ndarray]) -> list[int]:
@@ -65,9 +63,11 @@ class STCNPropagator:
     previous frame as temporary memory. At most `memory_frames` frames are held; with a budget
     larger than the pass this is exactly the reference STCN inference.
 
-    The propagator takes the network over: it folds its batch norms into the convolutions and
-    moves it to `device`, in channels-last layout on a GPU and for large frames on the CPU; on
-    CUDA it runs under fp16 autocast with the memory in fp16, elsewhere in float32.
+    The propagator takes the network over: it folds its batch norms into the convolutions, lets
+    its 3x3 convolutions run through NNPACK's Winograd kernels on the CPU (`winograd.py`) and
+    moves it to `device`. On CUDA it runs in channels-last layout under fp16 autocast with the
+    memory in fp16 (untested: no GPU was at hand); on the CPU in float32, contiguous layout
+    (the Winograd kernels read that layout; channels-last would add a conversion per layer).
     """
 
     name = "STCN"
@@ -93,8 +93,10 @@ class STCNPropagator:
         self.memory_frames = memory_frames
         self.include_last = include_last
         self.max_short_side = max_short_side
-        self.network = fold_batch_norms(network).to(self.device)
-        self.memory_format = torch.contiguous_format
+        self.memory_format = torch.channels_last if self.cuda else torch.contiguous_format
+        self.network = use_winograd(fold_batch_norms(network)).to(
+            self.device, memory_format=self.memory_format
+        )
         self.memory_dtype = torch.float16 if self.cuda else torch.float32
         self.last_memory_frames = 0  # frames the last readout attended to (for budget checks)
 
@@ -120,17 +122,6 @@ class STCNPropagator:
         ids = object_ids(keyframes)
         for index, probs in self._run(frames, keyframes, targets, ids, should_stop):
             yield index, probs.float().cpu().numpy()
-
-    def _use_layout(self, pixels: int) -> None:
-        """Channels-last on CUDA and for large frames on the CPU, contiguous otherwise."""
-        wanted = (
-            torch.channels_last
-            if self.cuda or pixels >= CHANNELS_LAST_MIN_PIXELS
-            else torch.contiguous_format
-        )
-        if wanted != self.memory_format:
-            self.network = self.network.to(memory_format=wanted)
-            self.memory_format = wanted
 
     def _context(self) -> AbstractContextManager[object]:
         if self.cuda:
@@ -190,7 +181,6 @@ class _Pass:
         self.pad = padding(*self.work_size)
         padded_h = self.work_size[0] + self.pad[2] + self.pad[3]
         padded_w = self.work_size[1] + self.pad[0] + self.pad[1]
-        owner._use_layout(padded_h * padded_w)
         pixels = (padded_h // 16) * (padded_w // 16)
         layout = MemoryLayout.plan(
             owner.memory_frames,
