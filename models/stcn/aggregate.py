@@ -17,3 +17,15 @@ def soft_aggregate(probs: torch.Tensor) -> torch.Tensor:
     stacked = torch.cat([background, probs], dim=0).clamp(EPSILON, 1 - EPSILON)
     logits = torch.log(stacked / (1 - stacked))
     return torch.softmax(logits, dim=0)
+
+
+def winning_channel(probs: torch.Tensor) -> torch.Tensor:
+    """`probs.argmax(dim=0)` of a (K + 1, H, W) map (the first channel on ties), one pass per
+    channel: torch's reduction over the outer dimension is several times slower."""
+    best = probs[0].clone()
+    winners = torch.zeros(probs.shape[1:], dtype=torch.int64, device=probs.device)
+    for channel in range(1, probs.shape[0]):
+        better = probs[channel] > best
+        winners.masked_fill_(better, channel)
+        torch.maximum(best, probs[channel], out=best)
+    return winners

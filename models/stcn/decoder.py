@@ -28,5 +28,5 @@ class Decoder(nn.Module):
         x = self.compress.forward_shared(readout, thin)
         x = self.up_16_8(f8, x)
         x = self.up_8_4(f4, x)
-        x = self.pred(F.relu(x))
+        x = self.pred(F.relu(x, inplace=True))
         return F.interpolate(x, scale_factor=4.0, mode="bilinear", align_corners=False)

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.stcn.fuse import conv_add_relu, conv_relu
 from models.stcn.layers import FeatureFusionBlock
 
 
@@ -38,11 +39,10 @@ class Bottleneck(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn1(self.conv1(x)), inplace=True)
-        out = F.relu(self.bn2(self.conv2(out)), inplace=True)
-        out = self.bn3(self.conv3(out))
+        out = conv_relu(self.conv1, self.bn1, x)
+        out = conv_relu(self.conv2, self.bn2, out)
         shortcut = x if self.downsample is None else self.downsample(x)
-        return F.relu(out + shortcut, inplace=True)
+        return conv_add_relu(self.conv3, self.bn3, out, shortcut)
 
 
 class BasicBlock(nn.Module):
@@ -61,10 +61,9 @@ class BasicBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn1(self.conv1(x)), inplace=True)
-        out = self.bn2(self.conv2(out))
+        out = conv_relu(self.conv1, self.bn1, x)
         shortcut = x if self.downsample is None else self.downsample(x)
-        return F.relu(out + shortcut, inplace=True)
+        return conv_add_relu(self.conv2, self.bn2, out, shortcut)
 
 
 def _bottleneck_stage(in_channels: int, width: int, blocks: int, stride: int) -> nn.Sequential:
@@ -91,7 +90,7 @@ class KeyEncoder(nn.Module):
         self.layer3 = _bottleneck_stage(512, 256, 6, stride=2)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        x = F.relu(self.bn1(self.conv1(image)), inplace=True)
+        x = conv_relu(self.conv1, self.bn1, image)
         x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1)
         f4 = self.res2(x)
         f8 = self.layer2(f4)
@@ -116,8 +115,7 @@ class ValueEncoder(nn.Module):
     ) -> torch.Tensor:
         """`image` (N, 3, H, W), `mask`/`others` (N, 1, H, W), `key_f16` (1, 1024, H/16, W/16)
         of the frame, shared by the N objects."""
-        x = torch.cat([image, mask, others], dim=1)
-        x = F.relu(self.bn1(self.conv1(x)), inplace=True)
+        x = conv_relu(self.conv1, self.bn1, torch.cat([image, mask, others], dim=1))
         x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1)
         x = self.layer3(self.layer2(self.layer1(x)))
         return self.fuser(x, key_f16)

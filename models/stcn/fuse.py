@@ -1,7 +1,10 @@
-"""Inference-only rewrite of the network: batch norms folded into the convolutions before them."""
+"""Inference-only rewrites: batch norms folded into the convolutions before them, and the
+ReLU (and residual sum) after a folded convolution done inside oneDNN's convolution."""
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
@@ -24,3 +27,38 @@ def fold_batch_norms(network: nn.Module) -> nn.Module:
                 setattr(parent, conv_name, fuse_conv_bn_eval(conv, norm))
                 setattr(parent, norm_name, nn.Identity())
     return network
+
+
+def _fusable(conv: nn.Module, norm: nn.Module, x: torch.Tensor) -> bool:
+    """oneDNN's fused convolution applies: a plain convolution with its norm folded away, a
+    float32 CPU input, no autograd."""
+    return (
+        type(conv) is nn.Conv2d
+        and isinstance(norm, nn.Identity)
+        and x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and not torch.is_grad_enabled()
+        and torch.backends.mkldnn.is_available()
+    )
+
+
+def _fused_arguments(conv: nn.Conv2d) -> tuple[object, ...]:
+    return (conv.weight, conv.bias, conv.padding, conv.stride, conv.dilation, conv.groups)
+
+
+def conv_relu(conv: nn.Conv2d, norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """relu(norm(conv(x))): one oneDNN call once the norm is folded (same numbers)."""
+    if _fusable(conv, norm, x):
+        return torch.ops.mkldnn._convolution_pointwise(x, *_fused_arguments(conv), "relu", [], "")
+    return F.relu(norm(conv(x)), inplace=True)
+
+
+def conv_add_relu(
+    conv: nn.Conv2d, norm: nn.Module, x: torch.Tensor, other: torch.Tensor
+) -> torch.Tensor:
+    """relu(norm(conv(x)) + other): one oneDNN call once the norm is folded (same numbers)."""
+    if _fusable(conv, norm, x):
+        return torch.ops.mkldnn._convolution_pointwise.binary(
+            x, other, *_fused_arguments(conv), "add", None, "relu", [], ""
+        )
+    return F.relu(norm(conv(x)).add_(other), inplace=True)

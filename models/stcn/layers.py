@@ -127,9 +127,8 @@ class UpsampleBlock(nn.Module):
 
     def forward(self, skip: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
         """`skip` may have batch 1 and `up` one entry per object: the skip is shared."""
-        x = self.skip_conv(skip)
-        x = x + F.interpolate(up, scale_factor=2.0, mode="bilinear", align_corners=False)
-        return self.out_conv(x)
+        x = F.interpolate(up, scale_factor=2.0, mode="bilinear", align_corners=False)
+        return self.out_conv(x.add_(self.skip_conv(skip)))
 
 
 class KeyProjection(nn.Module):

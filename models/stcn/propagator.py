@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from models.protocols import VOID, FrameSequence, PropagatedFrame, ShouldStop
-from models.stcn.aggregate import soft_aggregate
+from models.stcn.aggregate import soft_aggregate, winning_channel
 from models.stcn.frames import (
     MAX_SHORT_SIDE,
     frame_tensor,
@@ -106,7 +106,7 @@ class STCNPropagator:
         ids = object_ids(keyframes)
         lookup = torch.tensor([0, *ids], dtype=torch.uint8)
         for index, probs in self._run(frames, keyframes, targets, ids, should_stop):
-            winners = probs.argmax(dim=0).cpu()
+            winners = winning_channel(probs).cpu()
             yield PropagatedFrame(index, lookup[winners].numpy(),
                                   object_confidence(probs.float().cpu(), winners, ids))
 

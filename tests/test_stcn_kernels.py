@@ -1,0 +1,102 @@
+"""STCN's faster CPU kernels compute what the plain layers compute: Winograd 3x3 convolutions,
+channels shared by all objects convolved once, fused convolution + ReLU, the label argmax."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.stcn.aggregate import most_probable, soft_aggregate
+from models.stcn.fuse import conv_add_relu, conv_relu, fold_batch_norms
+from models.stcn.layers import ResBlock
+from models.stcn.network import STCN
+from models.stcn.winograd import MIN_PIXELS, WinogradConv2d, conv3x3, nnpack_ready, use_winograd
+
+needs_nnpack = pytest.mark.skipif(not nnpack_ready(), reason="this torch build has no NNPACK")
+
+
+def seeded(*shape: int, seed: int = 0) -> torch.Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+@needs_nnpack
+@pytest.mark.parametrize("batch", [1, 3])
+def test_winograd_convolution_matches_the_direct_one(batch):
+    x = seeded(batch, 32, 40, 48)  # 1,920 output pixels: the Winograd path
+    weight = seeded(64, 32, 3, 3, seed=1) * 0.1
+    bias = seeded(64, seed=2)
+    with torch.inference_mode():
+        fast = conv3x3(x, weight, bias)
+        direct = F.conv2d(x.double(), weight.double(), bias.double(), padding=1).float()
+    assert fast.shape == (batch, 64, 40, 48)
+    error = (fast - direct).abs().max().item()
+    assert 0 < error < 1e-4 * direct.abs().max().item()  # rounding differs, not the function
+
+
+def test_small_maps_and_autograd_use_the_direct_convolution():
+    weight = seeded(64, 8, 3, 3, seed=1)
+    small = seeded(1, 8, 16, 16)  # 256 pixels, under MIN_PIXELS
+    assert small.shape[-1] * small.shape[-2] < MIN_PIXELS
+    with torch.inference_mode():
+        assert torch.equal(conv3x3(small, weight, None), F.conv2d(small, weight, padding=1))
+    large = seeded(1, 8, 40, 48)
+    assert torch.equal(conv3x3(large, weight, None), F.conv2d(large, weight, padding=1))
+
+
+def test_use_winograd_keeps_every_parameter_and_swaps_only_3x3_stride_1():
+    with torch.device("meta"):
+        network = STCN()
+    before = dict(network.named_parameters())
+    use_winograd(network)
+    after = dict(network.named_parameters())
+    assert after.keys() == before.keys()
+    assert all(after[name] is before[name] for name in before)
+    swapped = {n for n, m in network.named_modules() if isinstance(m, WinogradConv2d)}
+    assert "decoder.up_8_4.out_conv.conv2" in swapped
+    assert "key_encoder.layer2.0.conv2" not in swapped  # stride 2
+    assert "decoder.pred" not in swapped  # one output channel
+    assert "key_encoder.layer2.1.conv1" not in swapped  # 1x1
+
+
+@pytest.mark.parametrize("objects", [1, 3])
+def test_shared_channels_are_convolved_once_with_the_same_result(objects):
+    torch.manual_seed(0)
+    block = ResBlock(48, 32).eval()
+    own = seeded(objects, 16, 40, 48, seed=3)
+    shared = seeded(1, 32, 40, 48, seed=4)
+    with torch.inference_mode():
+        together = block(torch.cat([own, shared.expand(objects, -1, -1, -1)], dim=1))
+        split = block.forward_shared(own, shared)
+    # The split path may run the Winograd kernels where the plain block runs direct ones.
+    torch.testing.assert_close(split, together, rtol=1e-4, atol=1e-4)
+
+
+def test_fused_convolution_relu_and_residual_sum_give_the_same_numbers():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(16, 32, kernel_size=3, stride=2, padding=1)
+    norm = nn.BatchNorm2d(32).eval()
+    norm.running_mean.uniform_(-0.5, 0.5)
+    x = seeded(1, 16, 24, 32, seed=5)
+    other = seeded(1, 32, 12, 16, seed=6)
+    with torch.inference_mode():
+        plain = F.relu(norm(conv(x)))
+        plain_sum = F.relu(norm(conv(x)) + other)
+        folded = fold_batch_norms(nn.Sequential(conv, norm).eval())
+        conv1, bn1 = folded[0], folded[1]
+        assert isinstance(bn1, nn.Identity)
+        torch.testing.assert_close(conv_relu(conv1, bn1, x), plain, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(
+            conv_add_relu(conv1, bn1, x, other), plain_sum, rtol=1e-5, atol=1e-5
+        )
+
+
+@pytest.mark.parametrize("objects", [1, 2, 4])
+def test_most_probable_is_the_argmax_with_ties_to_the_first_channel(objects):
+    probs = soft_aggregate(torch.rand(objects, 30, 40, generator=torch.Generator().manual_seed(7)))
+    probs[:, :5, :5] = 1 / (objects + 1)  # exact ties
+    labels = [0, *range(10, 10 + objects)]
+    expected = torch.tensor(labels, dtype=torch.uint8)[probs.argmax(dim=0)]
+    assert torch.equal(most_probable(probs, labels), expected)
+    assert (most_probable(probs, labels)[:5, :5] == 0).all()
