@@ -1,8 +1,7 @@
 """STCN propagation speed and memory on the CPU (or a GPU when asked).
 
-Prints seconds per frame, frames per second and peak RSS at 854x480 for 1 and 3 objects (the
-reference STCN implementation: 2.36 s/frame and 1.66 GB for 21 frames, one object, this 2-core
-machine), then runs a synthetic 2,000-frame clip (generated frame by frame, at a reduced size by
+Prints seconds per frame, frames per second and peak RSS at 854x480 for 1 and 3 objects, then
+runs a synthetic 2,000-frame clip (generated frame by frame, at a reduced size by
 default) and prints the time per frame in its first and last tenth and the peak RSS, which the
 memory budget bounds. Weights are random: speed does not depend on their values.
 
@@ -13,12 +12,15 @@ The default run keeps to a few minutes: the long clip is 500 frames of a 2,000-f
     python benchmarks/propagation.py --objects --long-frames 2000   # the whole 2,000 frames
     python benchmarks/propagation.py --long-size 480x854       # the long clip at full size
     python benchmarks/propagation.py --compare ../STCN          # side by side with the reference
+
+`--compare` runs the reference implementation's own evaluation code and ours alternately on a
+DAVIS clip with the same checkpoint and settings (`stcn_compare.py`): every speed claim about
+the reference comes from such a run, with the machine and its load.
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import resource
 import sys
 import time
@@ -27,12 +29,11 @@ from pathlib import Path
 import numpy as np
 import psutil
 import torch
+from fresh import in_fresh_process
+from stcn_compare import DEFAULT_DATA, DEFAULT_SEQUENCE, compare, load_line
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
-REFERENCE_SECONDS_PER_FRAME = 2.36
-REFERENCE_PEAK_GB = 1.66
 
 
 class SyntheticClip:
@@ -106,11 +107,6 @@ def run_scenario(settings: dict) -> dict:
     }
 
 
-def in_fresh_process(settings: dict) -> dict:
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(run_scenario, (settings,))
-
-
 def parse_size(text: str) -> tuple[int, int]:
     height, width = (int(v) for v in text.lower().split("x"))
     return height, width
@@ -140,8 +136,6 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3, help="runs of each side (--compare)")
     args = parser.parse_args()
     if args.compare is not None:
-        from stcn_compare import DEFAULT_DATA, DEFAULT_SEQUENCE, compare
-
         compare(
             args.compare,
             args.data or DEFAULT_DATA,
@@ -154,14 +148,13 @@ def main() -> None:
         return
     common = {"threads": args.threads, "device": args.device, "memory_frames": args.memory_frames}
 
-    print(f"STCN propagation on {args.device}, memory budget {args.memory_frames} frames")
     print(
-        f"reference: {REFERENCE_SECONDS_PER_FRAME} s/frame, {REFERENCE_PEAK_GB} GB peak "
-        "(1 object, 854x480, 21 frames)"
+        f"STCN propagation on {args.device}, memory budget {args.memory_frames} frames "
+        f"({load_line()}); --compare measures the reference beside it"
     )
     for objects in args.objects:
         result = in_fresh_process(
-            {**common, "frames": args.frames, "size": (480, 854), "objects": objects}
+            run_scenario, {**common, "frames": args.frames, "size": (480, 854), "objects": objects}
         )
         steady = result["durations"][1:] or result["durations"]
         per_frame = float(np.mean(steady))
@@ -171,17 +164,14 @@ def main() -> None:
             f"({result['threads']} threads): {per_frame:.3f} s/frame, "
             f"{1 / per_frame:.2f} frames/s, "
             f"first frame {result['durations'][0]:.3f} s, peak RSS "
-            f"{result['peak_rss'] / 2**30:.2f} GB, "
-            f"{REFERENCE_SECONDS_PER_FRAME / per_frame:.2f}x the reference speed; "
-            f"CPU time per frame / threads {cpu_per_frame:.3f} s (about the wall time on an idle "
-            f"machine, more under load: {REFERENCE_SECONDS_PER_FRAME / cpu_per_frame:.2f}x "
-            f"the reference)"
+            f"{result['peak_rss'] / 2**30:.2f} GB; CPU time per frame / threads "
+            f"{cpu_per_frame:.3f} s (about the wall time on an idle machine, more under load)"
         )
     if args.skip_long:
         return
     height, width = args.long_size
     result = in_fresh_process(
-        {**common, "frames": args.long_frames, "size": args.long_size, "objects": 1}
+        run_scenario, {**common, "frames": args.long_frames, "size": args.long_size, "objects": 1}
     )
     durations = np.array(result["durations"])
     tenth = max(1, len(durations) // 10)

@@ -16,7 +16,6 @@ Nothing of the reference enters this repository: the checkout stays where the us
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import platform
 import re
@@ -31,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from fresh import in_fresh_process
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -197,11 +197,6 @@ def run_ours(settings: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "cpu": cpu, "peak_rss": peak, "labels": np.stack(labels)}
 
 
-def in_fresh_process(settings: dict[str, Any]) -> dict[str, Any]:
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(run_ours, (settings,))
-
-
 def load_line() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
@@ -234,8 +229,8 @@ def run_pair(
     """Both sides once; odd pairs run the reference first, even pairs ours."""
     if pair % 2:
         reference = run_reference(checkout, clip, checkpoint, settings["threads"])
-        return reference, in_fresh_process(settings)
-    ours = in_fresh_process(settings)
+        return reference, in_fresh_process(run_ours, settings)
+    ours = in_fresh_process(run_ours, settings)
     return run_reference(checkout, clip, checkpoint, settings["threads"]), ours
 
 
