@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.stcn.aggregate import most_probable, soft_aggregate
+from models.stcn.aggregate import soft_aggregate, winning_channel
 from models.stcn.fuse import conv_add_relu, conv_relu, fold_batch_norms
 from models.stcn.layers import ResBlock
 from models.stcn.network import STCN
@@ -60,6 +60,14 @@ def test_use_winograd_keeps_every_parameter_and_swaps_only_3x3_stride_1():
     assert "key_encoder.layer2.1.conv1" not in swapped  # 1x1
 
 
+def test_use_winograd_within_named_parts_only():
+    with torch.device("meta"):
+        network = use_winograd(STCN(), ("key_comp", "decoder"))
+    swapped = {n for n, m in network.named_modules() if isinstance(m, WinogradConv2d)}
+    assert {"key_comp", "decoder.compress.conv1"} <= swapped
+    assert all(name.startswith(("key_comp", "decoder")) for name in swapped)
+
+
 @pytest.mark.parametrize("objects", [1, 3])
 def test_shared_channels_are_convolved_once_with_the_same_result(objects):
     torch.manual_seed(0)
@@ -93,10 +101,34 @@ def test_fused_convolution_relu_and_residual_sum_give_the_same_numbers():
 
 
 @pytest.mark.parametrize("objects", [1, 2, 4])
-def test_most_probable_is_the_argmax_with_ties_to_the_first_channel(objects):
+def test_winning_channel_is_the_argmax_with_ties_to_the_first_channel(objects):
     probs = soft_aggregate(torch.rand(objects, 30, 40, generator=torch.Generator().manual_seed(7)))
     probs[:, :5, :5] = 1 / (objects + 1)  # exact ties
-    labels = [0, *range(10, 10 + objects)]
-    expected = torch.tensor(labels, dtype=torch.uint8)[probs.argmax(dim=0)]
-    assert torch.equal(most_probable(probs, labels), expected)
-    assert (most_probable(probs, labels)[:5, :5] == 0).all()
+    winners = winning_channel(probs)
+    assert torch.equal(winners, probs.argmax(dim=0))
+    assert (winners[:5, :5] == 0).all()
+    assert set(winners.unique().tolist()) == set(range(objects + 1))
+
+
+def test_reduced_precision_channels_last_path_runs_with_shared_channels():
+    """The CUDA path's layout and autocast, exercised on the CPU with bfloat16 (no GPU here):
+    per-object and shared tensors of mixed precision meet in the in-place sums."""
+    torch.manual_seed(0)
+    with torch.device("meta"):
+        network = STCN()
+    network.to_empty(device="cpu")
+    for name, tensor in network.state_dict().items():
+        if name.endswith("running_var"):
+            tensor.fill_(1.0)
+        elif tensor.is_floating_point():
+            tensor.normal_(0, 0.02)
+    network = use_winograd(fold_batch_norms(network)).to(memory_format=torch.channels_last)
+    image = seeded(1, 3, 64, 96).contiguous(memory_format=torch.channels_last)
+    masks = torch.rand(2, 1, 64, 96, generator=torch.Generator().manual_seed(8))
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        query = network.encode_key(image)
+        value = network.encode_value(image, query.f16, masks)
+        probs = network.segment(value.to(torch.bfloat16), query)
+    assert value.shape == (2, 512, 4, 6)
+    assert probs.shape == (2, 1, 64, 96)
+    assert torch.isfinite(probs.float()).all()

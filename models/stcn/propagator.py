@@ -28,6 +28,11 @@ from models.stcn.winograd import use_winograd
 DEFAULT_TOP_K = 20
 DEFAULT_MEM_EVERY = 5
 DEFAULT_MEMORY_FRAMES = 20
+# On the CPU, the parts whose 3x3 convolutions run through NNPACK's Winograd kernels. The key
+# encoder's ResNet-50 stays on oneDNN in channels-last layout: its 1x1 convolutions dominate,
+# and they lose more to layout conversions than its 3x3 ones gain (measured on the 2-core AVX2
+# machine, docs/BENCHMARKS.md).
+WINOGRAD_PARTS = ("key_proj", "key_comp", "value_encoder", "decoder")
 
 
 def object_ids(keyframes: Mapping[int, np.ndarray]) -> list[int]:
@@ -63,11 +68,11 @@ class STCNPropagator:
     previous frame as temporary memory. At most `memory_frames` frames are held; with a budget
     larger than the pass this is exactly the reference STCN inference.
 
-    The propagator takes the network over: it folds its batch norms into the convolutions, lets
-    its 3x3 convolutions run through NNPACK's Winograd kernels on the CPU (`winograd.py`) and
-    moves it to `device`. On CUDA it runs in channels-last layout under fp16 autocast with the
-    memory in fp16 (untested: no GPU was at hand); on the CPU in float32, contiguous layout
-    (the Winograd kernels read that layout; channels-last would add a conversion per layer).
+    The propagator takes the network over: it folds its batch norms into the convolutions and
+    moves it to `device`. On the CPU it runs in float32, the 3x3 convolutions of
+    `WINOGRAD_PARTS` through NNPACK's Winograd kernels (`winograd.py`, NCHW) and the key
+    encoder in channels-last layout. On CUDA it runs in channels-last layout under fp16
+    autocast with the memory in fp16 (untested: no GPU was at hand).
     """
 
     name = "STCN"
@@ -93,10 +98,12 @@ class STCNPropagator:
         self.memory_frames = memory_frames
         self.include_last = include_last
         self.max_short_side = max_short_side
-        self.memory_format = torch.channels_last if self.cuda else torch.contiguous_format
-        self.network = use_winograd(fold_batch_norms(network)).to(
-            self.device, memory_format=self.memory_format
-        )
+        self.network = fold_batch_norms(network).to(self.device)
+        if self.cuda:
+            self.network.to(memory_format=torch.channels_last)
+        else:
+            use_winograd(self.network, WINOGRAD_PARTS)
+            self.network.key_encoder.to(memory_format=torch.channels_last)
         self.memory_dtype = torch.float16 if self.cuda else torch.float32
         self.last_memory_frames = 0  # frames the last readout attended to (for budget checks)
 
@@ -206,7 +213,7 @@ class _Pass:
                 f"the keyframes are {self.size[1]}x{self.size[0]}"
             )
         image = frame_tensor(resize_frame(frame, self.work_size), self.pad, self.owner.device)
-        return image.contiguous(memory_format=self.owner.memory_format)
+        return image.contiguous(memory_format=torch.channels_last)
 
     def _one_hot(self, labels: np.ndarray) -> torch.Tensor:
         """(K, 1, H', W') padded float masks of the objects; void counts as background."""

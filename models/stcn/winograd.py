@@ -35,7 +35,8 @@ def conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
     """Stride-1 3x3 convolution with one pixel of zero padding; NNPACK where it wins.
 
     A batch goes through NNPACK one image at a time (its batched entry point targets training
-    and is slower than this loop).
+    and is slower than this loop). NNPACK reads and writes NCHW: a channels-last input is
+    converted, and the output is NCHW whatever the input's layout.
     """
     fast = (
         x.device.type == "cpu"
@@ -51,9 +52,8 @@ def conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
     weight = weight.contiguous()
     if x.shape[0] == 1:
         return torch._nnpack_spatial_convolution(x, weight, bias, [1, 1])
-    return torch.cat(
-        [torch._nnpack_spatial_convolution(image, weight, bias, [1, 1]) for image in x.split(1)]
-    )
+    images = x.split(1)
+    return torch.cat([torch._nnpack_spatial_convolution(i, weight, bias, [1, 1]) for i in images])
 
 
 class WinogradConv2d(nn.Conv2d):
@@ -76,12 +76,14 @@ def eligible(conv: nn.Module) -> bool:
     )
 
 
-def use_winograd(network: nn.Module) -> nn.Module:
-    """Replaces every eligible 3x3 convolution of `network` by a `WinogradConv2d` holding the
-    same parameters under the same names, in place; returns `network`."""
-    for parent in list(network.modules()):
+def use_winograd(network: nn.Module, within: tuple[str, ...] = ("",)) -> nn.Module:
+    """Replaces every eligible 3x3 convolution of `network` whose qualified name starts with
+    one of `within` by a `WinogradConv2d` holding the same parameters under the same names, in
+    place; returns `network`."""
+    for path, parent in list(network.named_modules()):
         for name, child in list(parent.named_children()):
-            if eligible(child):
+            qualified = f"{path}.{name}" if path else name
+            if eligible(child) and qualified.startswith(within):
                 replacement = WinogradConv2d(
                     child.in_channels,
                     child.out_channels,
