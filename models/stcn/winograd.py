@@ -3,15 +3,16 @@
 NNPACK (bundled with PyTorch's CPU builds) computes a 3x3, stride-1 convolution with the
 Winograd F(6x6, 3x3) transform: about a fifth of the multiplications of the direct method that
 oneDNN uses, at a float32 rounding error of the same order (about 1e-5 relative). On the 2-core
-AVX2 machine the STCN decoder's convolutions run 1.5 to 2.5 times faster this way. NNPACK
-transforms the kernel on every call, so on small maps (few output tiles per kernel) it loses
-its lead: below `MIN_PIXELS` output pixels, and off the CPU or outside float32, the ordinary
-convolution runs instead.
+AVX2 machine the STCN decoder's layers take 1.4 to 2.7 times less time this way, the whole
+decoder about 1.7 times less (docs/BENCHMARKS.md). NNPACK transforms the kernel on every call,
+so on small maps (few output tiles per kernel) it loses its lead: below `MIN_PIXELS` output
+pixels, and off the CPU or outside float32, the ordinary convolution runs instead.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 
 import torch
 import torch.nn.functional as F
@@ -25,10 +26,27 @@ MIN_PIXELS = 1000
 MIN_OUTPUT_CHANNELS = 64
 
 
+_READY_LOCK = threading.Lock()
+
+
 @functools.cache
+def _initialise_nnpack() -> bool:
+    if not torch._nnpack_available():  # also initialises NNPACK: its first use needs this
+        return False
+    try:  # creates NNPACK's thread pool (torch's thread count) here, under the lock
+        with torch.no_grad():
+            torch._nnpack_spatial_convolution(
+                torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 3, 3), torch.zeros(1), [1, 1]
+            )
+    except RuntimeError:
+        return False
+    return True
+
+
 def nnpack_ready() -> bool:
-    """Whether NNPACK is built in and initialised (its first use needs this call)."""
-    return bool(torch._nnpack_available())
+    """Whether NNPACK is built in, initialised and runs on this CPU."""
+    with _READY_LOCK:
+        return _initialise_nnpack()
 
 
 def conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -50,10 +68,15 @@ def conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
         return F.conv2d(x, weight, bias, padding=1)
     x = x.contiguous()
     weight = weight.contiguous()
-    if x.shape[0] == 1:
-        return torch._nnpack_spatial_convolution(x, weight, bias, [1, 1])
-    images = x.split(1)
-    return torch.cat([torch._nnpack_spatial_convolution(i, weight, bias, [1, 1]) for i in images])
+    try:
+        if x.shape[0] == 1:
+            return torch._nnpack_spatial_convolution(x, weight, bias, [1, 1])
+        images = x.split(1)
+        return torch.cat(
+            [torch._nnpack_spatial_convolution(i, weight, bias, [1, 1]) for i in images]
+        )
+    except RuntimeError:  # NNPACK refused this layer (it reports no reason): the direct way
+        return F.conv2d(x, weight, bias, padding=1)
 
 
 class WinogradConv2d(nn.Conv2d):
@@ -64,6 +87,7 @@ class WinogradConv2d(nn.Conv2d):
 
 
 def eligible(conv: nn.Module) -> bool:
+    """A plain 3x3, stride-1, zero-padded convolution to at least `MIN_OUTPUT_CHANNELS`."""
     return (
         type(conv) is nn.Conv2d
         and conv.kernel_size == (3, 3)
