@@ -189,9 +189,8 @@ def run_ours(settings: dict[str, Any]) -> dict[str, Any]:
         load_stcn(settings["checkpoint"]), "cpu", top_k=TOP_K, mem_every=MEM_EVERY
     )
     started, cpu_started = time.perf_counter(), time.process_time()
-    labels = [
-        labels for _, labels in propagator.propagate(frames, {0: first}, range(1, len(frames)))
-    ]
+    results = propagator.propagate(frames, {0: first}, range(1, len(frames)))
+    labels = [result.labels for result in results]
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"seconds": seconds, "cpu": cpu, "peak_rss": peak, "labels": np.stack(labels)}
