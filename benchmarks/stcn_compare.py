@@ -7,10 +7,17 @@ prints both times, their ratio per pair, peak RSS and how many labels agree. Eac
 process; start-up (imports, reading the checkpoint and the frames) is outside the timed part:
 the reference's own timer runs from its first frame on the device to its last label map, ours
 from the call to `propagate` to the last label map. Seconds per frame are that time divided by
-the propagated frames. Pairs alternate which side runs first, so a change of machine load hits
-both, and the 1-minute load average is printed before every run.
+the propagated frames; the CPU columns divide the process's CPU time over the same span, which
+other jobs on the machine disturb less than the wall time. Pairs alternate which side runs
+first, so a change of machine load hits both, and the load average is printed before every
+pair: the output is meant to be pasted whole into docs/BENCHMARKS.md.
 
-Nothing of the reference enters this repository: the checkout stays where the user keeps it.
+Setup: bring https://github.com/hkchengrex/STCN here (`git clone`), run `CPU_PATCH` in it, and
+give its folder to `--compare`. Its Python dependencies (torch, torchvision, numpy, Pillow) are
+the project's own; `progressbar` is replaced by a pass-through when missing. The clip is a
+DAVIS-layout sequence (`--data`, `--sequence`, default bear from ../shared/data/davis16-dev);
+the checkpoint is built from the fixture's rule weights of the official layout. Nothing of the
+reference enters this repository: the checkout stays where the user keeps it.
 """
 
 from __future__ import annotations
