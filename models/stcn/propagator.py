@@ -30,8 +30,8 @@ DEFAULT_MEM_EVERY = 5
 DEFAULT_MEMORY_FRAMES = 20
 # On the CPU, the parts whose 3x3 convolutions run through NNPACK's Winograd kernels. The key
 # encoder's ResNet-50 stays on oneDNN in channels-last layout: its 1x1 convolutions dominate,
-# and they lose more to layout conversions than its 3x3 ones gain (measured on the 2-core AVX2
-# machine, docs/BENCHMARKS.md).
+# and they lose more to layout conversions than its 3x3 ones gain (measured during development
+# on the 2-core AVX2 machine; no benchmark script prints this split).
 WINOGRAD_PARTS = ("key_proj", "key_comp", "value_encoder", "decoder")
 
 

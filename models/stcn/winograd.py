@@ -2,11 +2,10 @@
 
 NNPACK (bundled with PyTorch's CPU builds) computes a 3x3, stride-1 convolution with the
 Winograd F(6x6, 3x3) transform: about a fifth of the multiplications of the direct method that
-oneDNN uses, at a float32 rounding error of the same order (about 1e-5 relative). On the 2-core
-AVX2 machine the STCN decoder's layers take 1.4 to 2.7 times less time this way, the whole
-decoder about 1.7 times less (docs/BENCHMARKS.md). NNPACK transforms the kernel on every call,
-so on small maps (few output tiles per kernel) it loses its lead: below `MIN_PIXELS` output
-pixels, and off the CPU or outside float32, the ordinary convolution runs instead.
+oneDNN uses, at a float32 rounding error of the same order (about 1e-5 relative); what it gains
+end to end is measured by `benchmarks/propagation.py --compare`. NNPACK transforms the kernel on
+every call, so on small maps (few output tiles per kernel) it loses its lead: below `MIN_PIXELS`
+output pixels, and off the CPU or outside float32, the ordinary convolution runs instead.
 """
 
 from __future__ import annotations
