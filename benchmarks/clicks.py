@@ -1,9 +1,11 @@
-"""Click segmentation figures: NoC@85 / NoC@90 of the classic segmenter on the first frame of
-every DAVIS dev sequence (standard click protocol, up to 20 clicks), and click-to-mask latency
-(p50, p95) per engine on this machine. SAM models get random weights of the official layouts:
-their timing is real, their masks are not.
+"""Click segmentation figures of the classic segmenter on the first frame of every sequence of
+each DAVIS set given (default: davis16-dev and davis16-tune): NoC@85 / NoC@90 by the standard
+click protocol (up to 20 clicks), IoU after a box and after a box plus one centre click, the
+Spearman rank correlation of the candidates' scores (predicted IoU) with their true IoU, and
+click-to-mask latency (p50, p95) per engine on this machine, with the load average. SAM models
+get random weights of the official layouts: their timing is real, their masks are not.
 
-    .venv/bin/python benchmarks/clicks.py [--davis PATH] [--engines classic,vit_t,vit_b]
+    .venv/bin/python benchmarks/clicks.py [--davis PATH ...] [--engines classic,vit_t,vit_b]
         [--sam-frames 1] [--sam-clicks 10] [--threads N]
 """
 
@@ -23,8 +25,10 @@ sys.path.insert(0, str(REPO))
 
 from annotator.engine.click_protocol import (  # noqa: E402
     MAX_CLICKS,
+    ProtocolRun,
     mean_noc,
     next_click,
+    run_box_and_click,
     run_protocol,
 )
 from annotator.engine.click_session import ClickSession  # noqa: E402
@@ -32,7 +36,8 @@ from annotator.formats.masks import read_label_map  # noqa: E402
 from models.classic.segmenter import ClassicSegmenter  # noqa: E402
 from models.sam.segmenter import SamClickSegmenter  # noqa: E402
 
-DEFAULT_DAVIS = Path(os.environ.get("VOS_SHARED", REPO.parent / "shared")) / "data/davis16-dev"
+SHARED = Path(os.environ.get("VOS_SHARED", REPO.parent / "shared"))
+DEFAULT_SETS = [SHARED / "data/davis16-dev", SHARED / "data/davis16-tune"]
 
 
 def first_frames(root: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -50,22 +55,40 @@ def percentiles(seconds: list[float]) -> str:
     return f"p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (n={len(seconds)})"
 
 
-def classic_noc(frames: list, max_clicks: int) -> list[float]:
+def spearman(pairs: list[tuple[float, float]]) -> float:
+    """Rank correlation of the first with the second member of each pair."""
+    from scipy.stats import spearmanr
+
+    scores, truths = zip(*pairs, strict=True)
+    return float(spearmanr(scores, truths).statistic)
+
+
+def classic_figures(name: str, frames: list, max_clicks: int) -> list[float]:
+    """Print the click figures of the classic segmenter on `frames`; return click latencies."""
     session = ClickSession(ClassicSegmenter())
-    runs, seconds = [], []
-    print(f"classic segmenter, click protocol up to {max_clicks} clicks")
-    print(f"  {'sequence':15} NoC@85 NoC@90  IoU after 1 / 5 clicks")
+    runs: list[ProtocolRun] = []
+    boxed: list[ProtocolRun] = []
+    print(f"classic segmenter on {name}: click protocol up to {max_clicks} clicks; box; "
+          "box + centre click")
+    print(f"  {'sequence':17} NoC@85 NoC@90  IoU 1 / 5 clicks  box  box+click")
     for seq, frame, labels in frames:
-        run = run_protocol(session, frame, labels == 1, labels != 255, max_clicks, stop_at=0.90)
+        truth, valid = labels == 1, labels != 255
+        run = run_protocol(session, frame, truth, valid, max_clicks, stop_at=0.90)
+        box = run_box_and_click(session, frame, truth, valid)
         runs.append(run)
-        seconds += run.seconds
+        boxed.append(box)
         at5 = run.ious[min(4, len(run.ious) - 1)]
-        print(f"  {seq:15} {run.clicks_to_reach(0.85, max_clicks):6d} "
-              f"{run.clicks_to_reach(0.90, max_clicks):6d}  {run.ious[0]:.3f} / {at5:.3f}",
-              flush=True)
+        print(f"  {seq:17} {run.clicks_to_reach(0.85, max_clicks):6d} "
+              f"{run.clicks_to_reach(0.90, max_clicks):6d}  {run.ious[0]:.3f} / {at5:.3f}  "
+              f"   {box.ious[0]:.3f} {box.ious[-1]:.3f}", flush=True)
+    pairs = [p for r in runs + boxed for p in r.scored]
     print(f"  mean NoC@85 {mean_noc(runs, 0.85, max_clicks):.2f}   "
-          f"NoC@90 {mean_noc(runs, 0.90, max_clicks):.2f}")
-    return seconds
+          f"NoC@90 {mean_noc(runs, 0.90, max_clicks):.2f}   "
+          f"box IoU {np.mean([b.ious[0] for b in boxed]):.3f}   "
+          f"box+click IoU {np.mean([b.ious[-1] for b in boxed]):.3f}")
+    print(f"  score vs true IoU: Spearman {spearman(pairs):.3f} over {len(pairs)} candidates; "
+          f"empty candidates {sum(iou == 0 for _, iou in pairs)}")
+    return [t for r in runs + boxed for t in r.seconds]
 
 
 def sam_latency(variant: str, frames: list, clicks: int) -> tuple[list[float], list[float]]:
@@ -90,13 +113,14 @@ def sam_latency(variant: str, frames: list, clicks: int) -> tuple[list[float], l
             start = time.perf_counter()
             session.add_click(*click)
             per_click.append(time.perf_counter() - start)
-            mask = session.mask
+            mask = session.mask if session.mask is not None else mask
     return embeds, per_click
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--davis", type=Path, default=DEFAULT_DAVIS)
+    parser.add_argument("--davis", type=Path, nargs="+", default=DEFAULT_SETS,
+                        help="DAVIS-layout roots (default: the dev and tune sets)")
     parser.add_argument("--engines", default="classic,vit_t,vit_b",
                         help="comma list of classic, vit_t, vit_b, vit_l, vit_h")
     parser.add_argument("--max-clicks", type=int, default=MAX_CLICKS)
@@ -108,11 +132,13 @@ def main() -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    frames = first_frames(args.davis)
+    sets = {root.name: first_frames(root) for root in args.davis}
+    frames = next(iter(sets.values()))
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     latency: dict[str, str] = {}
     if "classic" in engines:
-        latency["classic click"] = percentiles(classic_noc(frames, args.max_clicks))
+        seconds = [t for name, f in sets.items() for t in classic_figures(name, f, args.max_clicks)]
+        latency["classic click"] = percentiles(seconds)
     for variant in (e for e in engines if e != "classic"):
         embeds, clicks = sam_latency(variant, frames[: args.sam_frames], args.sam_clicks)
         latency[f"{variant} embed"] = percentiles(embeds)
@@ -120,7 +146,8 @@ def main() -> int:
     import torch
 
     print(f"latency on this machine ({os.cpu_count()} CPUs, torch threads "
-          f"{torch.get_num_threads()}; frames {frames[0][1].shape[1]}x{frames[0][1].shape[0]})")
+          f"{torch.get_num_threads()}; frames {frames[0][1].shape[1]}x{frames[0][1].shape[0]}; "
+          f"load average {os.getloadavg()[0]:.1f}: re-take on a quiet machine)")
     for name, text in latency.items():
         print(f"  {name:15} {text}")
     return 0

@@ -10,23 +10,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from annotator.engine.click_session import ClickSession
 from annotator.quality.metrics import jaccard
+from models.protocols import ClickPrediction
 
 MAX_CLICKS = 20
 
 
 @dataclass(frozen=True)
 class ProtocolRun:
-    """IoU after each click, and the time each click took to give its mask (seconds)."""
+    """IoU after each click, the time each click took to give its mask (seconds), and every
+    candidate offered on the way as (its score, its true IoU)."""
 
     ious: list[float]
     seconds: list[float]
+    scored: list[tuple[float, float]] = field(default_factory=list)
 
     def clicks_to_reach(self, threshold: float, max_clicks: int = MAX_CLICKS) -> int:
         for count, iou in enumerate(self.ious, start=1):
@@ -75,19 +78,63 @@ def run_protocol(
     mask = np.zeros(truth.shape, dtype=bool)
     ious: list[float] = []
     seconds: list[float] = []
+    scored: list[tuple[float, float]] = []
     for _ in range(max_clicks):
         click = next_click(mask, truth, valid)
         if click is None:
             ious.append(1.0)
             break
         start = time.perf_counter()
-        session.add_click(*click)
+        prediction = session.add_click(*click)
         seconds.append(time.perf_counter() - start)
+        scored += _scored(prediction, truth, valid)
         mask = session.mask if session.mask is not None else mask
         ious.append(iou(mask, truth, valid))
         if stop_at is not None and ious[-1] >= stop_at:
             break
-    return ProtocolRun(ious, seconds)
+    return ProtocolRun(ious, seconds, scored)
+
+
+def bounding_box(truth: np.ndarray) -> tuple[float, float, float, float]:
+    """The tight box (x0, y0, x1, y1) around a non-empty mask."""
+    ys = np.flatnonzero(truth.any(axis=1))
+    xs = np.flatnonzero(truth.any(axis=0))
+    if ys.size == 0:
+        raise ValueError("an empty mask has no box")
+    return float(xs[0]), float(ys[0]), float(xs[-1]), float(ys[-1])
+
+
+def run_box_and_click(
+    session: ClickSession, frame: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None
+) -> ProtocolRun:
+    """A box around the object, then one click at its centre (its point farthest from the
+    boundary): IoU after the box and after the click."""
+    session.set_frame(0, frame)
+    start = time.perf_counter()
+    prediction = session.set_box(*bounding_box(truth))
+    seconds = [time.perf_counter() - start]
+    scored = _scored(prediction, truth, valid)
+    ious = [iou(_mask_of(session, truth), truth, valid)]
+    click = next_click(np.zeros(truth.shape, bool), truth, valid)
+    if click is not None:
+        start = time.perf_counter()
+        prediction = session.add_click(*click)
+        seconds.append(time.perf_counter() - start)
+        scored += _scored(prediction, truth, valid)
+        ious.append(iou(_mask_of(session, truth), truth, valid))
+    return ProtocolRun(ious, seconds, scored)
+
+
+def _mask_of(session: ClickSession, truth: np.ndarray) -> np.ndarray:
+    """The session's mask, or an empty one where it has none."""
+    return session.mask if session.mask is not None else np.zeros(truth.shape, bool)
+
+
+def _scored(
+    prediction: ClickPrediction, truth: np.ndarray, valid: np.ndarray | None
+) -> list[tuple[float, float]]:
+    return [(float(score), iou(mask, truth, valid))
+            for mask, score in zip(prediction.masks, prediction.scores, strict=True)]
 
 
 def mean_noc(runs: Sequence[ProtocolRun], threshold: float, max_clicks: int = MAX_CLICKS) -> float:

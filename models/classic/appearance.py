@@ -1,4 +1,4 @@
-"""Colour models of objects and background: Lab histograms from keyframes and recent frames."""
+"""Colour models of objects and background: Lab histograms of the keyframes."""
 
 from __future__ import annotations
 
@@ -28,16 +28,12 @@ def _histogram(index: np.ndarray) -> np.ndarray:
 
 
 class ColourModel:
-    """Per-class colour histograms (class 0 background): a fixed part from the keyframes and
-    a running part from recent confident frames, mixed when scoring."""
+    """Per-class colour histograms (class 0 background) of the keyframes."""
 
-    def __init__(self, n_classes: int, keyframe_weight: float = 0.5, learning_rate: float = 0.15):
+    def __init__(self, n_classes: int) -> None:
         self.n_classes = n_classes
-        self._keyframe_weight = keyframe_weight
-        self._rate = learning_rate
         self._key = np.full((n_classes, BINS), 1.0 / BINS)
         self._key_count = np.zeros(n_classes)
-        self._recent: np.ndarray | None = None
 
     def add_keyframe(self, index: np.ndarray, classes: np.ndarray) -> None:
         """Add a keyframe's pixels: `classes` holds 0..C-1, or -1 for pixels to leave out."""
@@ -49,25 +45,6 @@ class ColourModel:
             n = self._key_count[c]
             self._key[c] = (self._key[c] * n + hist) / (n + 1) if n else hist
             self._key_count[c] = n + 1
-        if self._recent is None:
-            self._recent = self._key.copy()
-
-    def update(self, index: np.ndarray, classes: np.ndarray) -> None:
-        """Blend a propagated frame's confident pixels into the running histograms."""
-        if self._recent is None:
-            self._recent = self._key.copy()
-        for c in range(self.n_classes):
-            pixels = index[classes == c]
-            if pixels.size < 50:
-                continue
-            self._recent[c] = (1 - self._rate) * self._recent[c] + self._rate * _histogram(pixels)
-
-    def log_likelihood(self, index: np.ndarray) -> np.ndarray:
-        """(C, H, W) log probability of each pixel's colour under each class."""
-        recent = self._key if self._recent is None else self._recent
-        w = self._keyframe_weight
-        hist = w * self._key + (1 - w) * recent
-        return np.log(hist[:, index] + 1e-6).astype(np.float32)
 
     def keyframe_log_ratios(self, index: np.ndarray) -> np.ndarray:
         """(C, H, W) how much more likely each pixel's colour is under each class's keyframe

@@ -40,30 +40,3 @@ def sampling_map(flow: np.ndarray) -> np.ndarray:
 def warp(image: np.ndarray, flow: np.ndarray, border: int = cv2.BORDER_CONSTANT) -> np.ndarray:
     """Sample `image` at x + flow(x) (backward warping), bilinear."""
     return cv2.remap(image, sampling_map(flow), None, cv2.INTER_LINEAR, borderMode=border)
-
-
-def rigid_motion(
-    flow: np.ndarray,
-    region: np.ndarray,
-    reliability: np.ndarray,
-    origin: tuple[int, int] = (0, 0),
-    max_points: int = 600,
-) -> tuple[np.ndarray, float] | None:
-    """A 2x3 affine map explaining `flow` inside `region` (current -> previous coordinates,
-    the arrays' top-left corner at `origin` x, y) and the share of the region's reliable
-    pixels it explains within one pixel; None when the region is too small to tell."""
-    ys, xs = np.nonzero(region & (reliability > 0.5))
-    if ys.size < 30:
-        return None
-    if ys.size > max_points:
-        pick = np.linspace(0, ys.size - 1, max_points).astype(np.intp)
-        ys, xs = ys[pick], xs[pick]
-    target = np.stack([xs, ys], axis=1).astype(np.float32) + flow[ys, xs]
-    source = np.stack([xs + origin[0], ys + origin[1]], axis=1).astype(np.float32)
-    target += np.array(origin, np.float32)
-    matrix, inliers = cv2.estimateAffine2D(
-        source, target, method=cv2.RANSAC, ransacReprojThreshold=1.0, maxIters=200
-    )
-    if matrix is None:
-        return None
-    return matrix.astype(np.float32), float(inliers.mean())

@@ -30,8 +30,8 @@ LOGIT_SIZE = 256
 
 @dataclass(frozen=True)
 class ClassicParams:
-    work_side: int = 360  # long side of the working image (pixels)
-    iterations: int = 4  # GrabCut iterations at the working resolution
+    work_side: int = 288  # long side of the working image (pixels)
+    iterations: int = 3  # GrabCut iterations at the working resolution
     alt_iterations: int = 2  # for the two other candidates of a first click
     seed_fraction: float = 0.08  # share of the ROI taken as the first click's seed region
     candidate_fractions: tuple[float, float] = (0.03, 0.2)  # the other two first candidates
@@ -41,6 +41,7 @@ class ClassicParams:
     edge_weight: float = 1.0  # how much colour edges lengthen geodesic paths
     init_reach: float = 80.0  # geodesic reach of a click's side in GrabCut's starting labels
     roi_margin: float = 0.35  # ROI margin as a share of the prompts' extent
+    most: float = 0.5  # largest share of the frame a candidate may cover (unless the box does)
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,14 @@ class ClassicSegmenter:
         self._frame = np.ascontiguousarray(frame)
         self._masks.clear()
 
-    def predict(self, points: np.ndarray, labels: np.ndarray, box: np.ndarray | None = None,
-                prior: np.ndarray | None = None, multimask: bool = True) -> ClickPrediction:
+    def predict(
+        self,
+        points: np.ndarray,
+        labels: np.ndarray,
+        box: np.ndarray | None = None,
+        prior: np.ndarray | None = None,
+        multimask: bool = True,
+    ) -> ClickPrediction:
         if self._frame is None:
             raise RuntimeError("set_image must come before predict")
         points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
@@ -85,11 +92,34 @@ class ClassicSegmenter:
         p = self.params
         masks = [self._segment(prompt, previous, f, p.iterations if i == 0 else p.alt_iterations)
                  for i, f in enumerate(fractions)]
-        masks = _unique(masks)
-        scores = np.array([_boundary_contrast(self._frame, m) for m in masks], np.float32)
-        scores[0] = max(scores[0], scores.max())  # the main estimate leads
+        masks = _unique([self._plausible(m, prompt) for m in masks])
+        scores = np.array([predicted_iou(self._frame, m) for m in masks], np.float32)
+        if prompt.box is not None:  # an object fills a fair share of the box drawn round it
+            box_area = max(1, np.count_nonzero(_box_mask(masks[0].shape, prompt.box)))
+            fill = np.array([np.count_nonzero(m) / box_area for m in masks], np.float32)
+            scores *= np.minimum(1.0, fill / 0.25)
+        order = np.argsort(-scores, kind="stable")
+        masks = [masks[i] for i in order]
         logits = np.stack([self._remember(m) for m in masks])
-        return ClickPrediction(np.stack(masks), scores, logits)
+        return ClickPrediction(np.stack(masks), scores[order], logits)
+
+    def _plausible(self, mask: np.ndarray, prompt: _Prompt) -> np.ndarray:
+        """Never an empty candidate, nor one covering most of the frame unless the box does:
+        those fall back to the positive clicks' own regions (or the box)."""
+        h, w = mask.shape
+        limit = self.params.most * h * w
+        if prompt.box is not None:
+            limit = max(limit, float(np.count_nonzero(_box_mask((h, w), prompt.box))))
+        area = np.count_nonzero(mask)
+        if 0 < area <= limit:
+            return mask
+        out = np.zeros((h, w), bool)
+        if len(prompt.positive):
+            _force_clicks(out, prompt.positive, np.zeros((0, 2)), radius=max(3, min(h, w) // 60))
+        elif prompt.box is not None:
+            out = _box_mask((h, w), prompt.box)
+        _force_clicks(out, np.zeros((0, 2)), prompt.negative)
+        return out if out.any() else mask
 
     # previous masks: the logits handed out are their keys
 
@@ -181,6 +211,9 @@ class ClassicSegmenter:
             d_neg = self._geodesic(cost, neg)
             trimap[(d_pos <= reach) & (d_pos < d_neg)] = cv2.GC_PR_FGD
             trimap[(d_neg <= reach) & (d_neg <= d_pos)] = cv2.GC_PR_BGD
+            # A negative click takes out the part of the old mask it landed in: the pixels
+            # of the mask geodesically much nearer to it than to any positive click.
+            trimap[previous & (d_neg < 0.5 * d_pos)] = cv2.GC_BGD
         elif len(pos):
             dist = self._geodesic(cost, pos)
             inside = np.ones((h, w), bool) if box is None else _box_mask((h, w), box)
@@ -281,6 +314,33 @@ def _unique(masks: list[np.ndarray]) -> list[np.ndarray]:
         if not any(np.array_equal(mask, kept) for kept in out):
             out.append(mask)
     return out
+
+
+def predicted_iou(frame: np.ndarray, mask: np.ndarray) -> float:
+    """An estimate of a candidate's IoU with the object meant, 0..1, from how strongly its
+    boundary follows image edges and how far its colours differ from those just around it."""
+    if not mask.any() or mask.all():
+        return 0.0
+    contrast = _boundary_contrast(frame, mask)
+    separation = _colour_separation(frame, mask)
+    return float(np.clip(0.2 + 0.4 * contrast + 0.4 * separation, 0.0, 1.0))
+
+
+def _colour_separation(frame: np.ndarray, mask: np.ndarray) -> float:
+    """1 - the overlap (Bhattacharyya coefficient) of the coarse colour histograms of the
+    mask and of a ring around it as wide as a fifth of its size."""
+    m = mask.astype(np.uint8)
+    reach = max(3, int(0.2 * np.sqrt(np.count_nonzero(m))))
+    ring = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
+    ring = ring.astype(bool) & ~mask
+    if not ring.any():
+        return 0.0
+    q = (frame >> 5).astype(np.int32)
+    index = (q[..., 0] << 6) | (q[..., 1] << 3) | q[..., 2]
+    inside = np.bincount(index[mask], minlength=512).astype(np.float64)
+    around = np.bincount(index[ring], minlength=512).astype(np.float64)
+    overlap = np.sqrt(inside / inside.sum() * around / around.sum()).sum()
+    return float(1.0 - overlap)
 
 
 def _boundary_contrast(frame: np.ndarray, mask: np.ndarray) -> float:
