@@ -144,7 +144,7 @@ def run_set(root: Path, names: list[str] | None, max_frames: int | None, reverse
         r = run_sequence(images / name, masks / name, max_frames, reverse)
         results.append(r)
         _row(name, r.j.mean(), r.f.mean(), r.fps, r.cpu_fps, spearman(r.confidence, r.j))
-    _row("mean", *(float(np.mean([getattr(r, k).mean() for r in results]))
+    _row("mean", *(float(np.mean([np.mean(getattr(r, k)) for r in results]))
                    for k in ("j", "f", "fps", "cpu_fps")),
          float(np.nanmean([spearman(r.confidence, r.j) for r in results])))
     print(f"lowest J {100 * min(r.j.mean() for r in results):.1f}; "

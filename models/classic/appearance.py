@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 from scipy.ndimage import uniform_filter
 
@@ -10,9 +9,8 @@ BITS = 4  # per Lab channel: 16 x 16 x 16 bins
 BINS = 1 << (3 * BITS)
 
 
-def colour_index(rgb: np.ndarray) -> np.ndarray:
-    """Quantised Lab colour of each pixel of an RGB uint8 image, as a histogram bin index."""
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+def colour_index(lab: np.ndarray) -> np.ndarray:
+    """Quantised colour of each pixel of an 8-bit Lab image, as a histogram bin index."""
     shift = 8 - BITS
     q = (lab >> shift).astype(np.int32)
     return (q[..., 0] << (2 * BITS)) | (q[..., 1] << BITS) | q[..., 2]
@@ -47,15 +45,16 @@ class ColourModel:
             self._key_count[c] = n + 1
 
     def keyframe_log_ratios(self, index: np.ndarray) -> np.ndarray:
-        """(C, H, W) how much more likely each pixel's colour is under each class's keyframe
+        """(C, BINS) how much more likely each colour bin is under each class's keyframe
         colours (what the person drew, untouched by any drift of the pass) than under the
         rest: the other classes' keyframe colours and the colours of the whole frame `index`
         (a search over the whole frame meets colours the keyframes' surroundings never
-        showed). Row 0, the background's, is left at zero."""
+        showed). Row 0, the background's, is left at zero; index a row with `index` for the
+        ratio of each pixel."""
         scene = _histogram(index)
-        out = np.zeros((self.n_classes, *index.shape), np.float32)
+        out = np.zeros((self.n_classes, BINS), np.float32)
         for c in range(1, self.n_classes):
             rest = [k for k in range(self.n_classes) if k != c]
             others = np.maximum(self._key[rest].max(axis=0), scene)
-            out[c] = (np.log(self._key[c] + 1e-6) - np.log(others + 1e-6))[index]
+            out[c] = np.log(self._key[c] + 1e-6) - np.log(others + 1e-6)
         return out

@@ -9,9 +9,10 @@ import cv2
 import numpy as np
 
 from models.classic.appearance import ColourModel, colour_index
-from models.classic.flow import FlowEstimator, sampling_map
+from models.classic.flow import FlowEstimator
 from models.classic.local_colour import LocalColours, colour_bins
-from models.classic.redetect import Search, colour_evidence, complete, redetect
+from models.classic.motion import object_motion
+from models.classic.redetect import Search, complete, redetect
 from models.classic.refine import guided_filter, upsample_labels
 from models.classic.track import ObjectMemory, keep_connected
 from models.protocols import VOID, FrameSequence, PropagatedFrame, ShouldStop
@@ -20,15 +21,17 @@ from models.protocols import VOID, FrameSequence, PropagatedFrame, ShouldStop
 class ClassicPropagator:
     """Carries label maps frame to frame without learned weights.
 
-    Per frame, at a working size: DIS optical flow (checked forward against backward) moves
-    the last frame's class probabilities into this one. Two spatially-varying colour models
-    then re-decide each pixel in a band along the carried boundaries: one learnt from the last
-    frame (windowed Gaussian colour statistics of each class, moved along the flow), one from
-    the keyframe (the same statistics moved by the similarity that maps the keyframe's objects
-    onto their carried place). The evidence is added in log space, smoothed along image edges
-    by a guided filter, and only pieces of each object connected to its carried core are kept,
-    so a mask cannot jump to look-alike background. The full-size map snaps to the frame's
-    edges.
+    Per frame, at a working size: DIS optical flow moves the last frame's full-size label map
+    into this one, and each object is also half-expected where its own (affine) motion moves
+    its last mask. Two spatially-varying colour models (histograms over a coarse grid) then
+    re-decide each pixel in a band along the carried boundaries, inside the objects' bounding
+    box only: one learnt from the last frame, read along the flow, one from the keyframe,
+    read through the similarity that maps the keyframe's objects onto their carried place.
+    The evidence is added in log space, smoothed along image edges by a guided filter, and
+    only pieces of each object connected to its carried core are kept, so a mask cannot jump
+    to look-alike background. Objects that vanish or drift onto background are searched for
+    by their keyframe colours where their motion puts them. The full-size map snaps to the
+    frame's edges.
     """
 
     name = "classic"
@@ -119,6 +122,9 @@ def _without_void(labels: np.ndarray, ids: list[int]) -> np.ndarray:
     return out
 
 
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 at working size
+
+
 class _Pass:
     """The state of one propagation pass, at working size."""
 
@@ -132,8 +138,11 @@ class _Pass:
         self.to_label = np.array([0, *ids], np.uint8)
         self.flow = FlowEstimator()
         self.size: tuple[int, int] = (0, 0)  # (h, w) working size
+        self.grid: np.ndarray | None = None  # (h, w, 2) x, y of every working pixel
+        self.full_grid: np.ndarray | None = None  # the same at full size
         self.grey: np.ndarray | None = None
         self.classes: np.ndarray | None = None  # full-size class map of the last frame
+        self.shares: np.ndarray | None = None  # (C, h, w) the last frame's classes, working size
         self.recent: LocalColours | None = None
         self.key: LocalColours | None = None
         self.key_shape: tuple[np.ndarray, float] | None = None  # keyframe objects' centre, size
@@ -148,165 +157,247 @@ class _Pass:
     def _small(self, frame: np.ndarray) -> np.ndarray:
         h, w = frame.shape[:2]
         scale = min(1.0, self.settings.work_size / max(h, w))
-        self.size = (max(1, round(h * scale)), max(1, round(w * scale)))
-        if scale == 1.0:
+        size = (max(1, round(h * scale)), max(1, round(w * scale)))
+        if size != self.size or self.full_grid is None or self.full_grid.shape[:2] != (h, w):
+            self.size = size
+            self.grid = _grid(*size)
+            self.full_grid = _grid(h, w)
+        if size == (h, w):
             return frame
-        return cv2.resize(frame, self.size[::-1], interpolation=cv2.INTER_AREA)
+        return cv2.resize(frame, size[::-1], interpolation=cv2.INTER_AREA)
 
     def _shrink(self, classes: np.ndarray) -> np.ndarray:
-        """(C, h, w) share of each class in every working-size pixel."""
-        return np.stack([cv2.resize(p, self.size[::-1], interpolation=cv2.INTER_AREA)
-                         for p in _one_hot(classes, self.n)])
+        """(C, h, w) share of each class in every working-size pixel of a full-size map."""
+        size = self.size[::-1]
+        out = np.empty((self.n, *self.size), np.float32)
+        for c in range(1, self.n):
+            out[c] = cv2.resize((classes == c).astype(np.float32), size,
+                                interpolation=cv2.INTER_AREA)
+        out[0] = 1.0 - out[1:].sum(axis=0)
+        return out
 
     def reset(self, frame: np.ndarray, labels: np.ndarray) -> None:
         small = self._small(frame)
+        lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
         self.classes = self.lookup[labels]
-        classes = self._shrink(self.classes).argmax(axis=0).astype(np.uint8)
+        self.shares = self._shrink(self.classes)
+        classes = self.shares.argmax(axis=0).astype(np.uint8)
         self.grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-        self.recent = self._learn(small, classes)
-        self.key = self.recent
+        bins = colour_bins(lab)
+        self.recent = self._learn(bins, classes, _box(classes > 0, self._margin(classes)))
+        near = _box(classes > 0, self._margin(classes) + 0.5 * np.sqrt(np.count_nonzero(classes)))
+        self.key = self._learn(bins, classes, near)
         self.key_shape = _placement(classes > 0)
-        index = colour_index(small)
-        near = classes.astype(np.int16)
-        near[~_near_objects(classes > 0)] = -1
-        self.colours.add_keyframe(index, near)
+        index = colour_index(lab)
+        known = np.full(classes.shape, -1, np.int16)
+        if near is not None:
+            x0, y0, x1, y1 = near
+            known[y0:y1, x0:x1] = classes[y0:y1, x0:x1]
+        else:
+            known[:] = classes
+        self.colours.add_keyframe(index, known)
         ratios = self.colours.keyframe_log_ratios(index)
         for c, memory in enumerate(self.memory, start=1):
             memory.observe(classes == c, keyframe=True)
-            memory.key_evidence = colour_evidence(ratios[c], classes == c)
+            memory.key_evidence = _evidence(ratios[c], index, classes == c)
         self.sightings.clear()
         self.trend.clear()
         self.age = 0
 
     def advance(self, frame: np.ndarray) -> np.ndarray:
         """Propagate to the next frame; return its full-size label map."""
-        s = self.settings
         small = self._small(frame)
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-        bins = colour_bins(small)
-        back, _ = self.flow.backward(grey, self.grey)
-        sampling = sampling_map(back)
-        h, w = self.classes.shape
-        big = cv2.resize(back, (w, h), interpolation=cv2.INTER_LINEAR) * (w / back.shape[1])
-        carried_full = cv2.remap(self.classes, sampling_map(big), None, cv2.INTER_NEAREST,
-                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        prior = self._whole(self._shrink(carried_full), self._shrink(self.classes), back)
+        lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
+        back = self.flow.backward(grey, self.grey)
+        carried_full = self._carry(back)
+        shares = self._shrink(carried_full)
+        motions = self._motions(back, shares)
+        prior = self._whole(shares, motions)
         carried = prior.argmax(axis=0).astype(np.uint8)
-        score = s.prior_weight * np.log(prior + 0.02)
-        score += s.recent_weight * self.recent.log_posterior(bins, sampling[..., 0],
-                                                             sampling[..., 1])
-        to_key = self._to_keyframe(carried)
-        key = None
-        if to_key is not None:
-            key = self.key.log_posterior(bins, *to_key)
-            score += s.key_weight * key
-        far = self._outside_band(carried)
-        probs = _softmax(score)
-        probs = np.clip(guided_filter(grey.astype(np.float32) / 255.0,
-                                      np.ascontiguousarray(probs.transpose(1, 2, 0)), 3, 1e-3),
-                        0, 1).transpose(2, 0, 1)
-        probs[:, far & (carried == 0)] = prior[:, far & (carried == 0)]
-        classes = probs.argmax(axis=0).astype(np.uint8)
-        classes = self._connected(classes, prior)
-        classes = self._limit_growth(classes, carried, probs)
-        classes = self._recover(small, classes)
+        classes = carried.copy()
+        box = _box(carried > 0, self._margin(carried))
+        decided = None
+        if box is not None:
+            decided = self._decide(box, prior, carried, back, grey, colour_bins(lab))
+            x0, y0, x1, y1 = box
+            classes[y0:y1, x0:x1] = decided[0]
+            classes = self._connected(classes, prior)
+            classes = self._limit_growth(classes, carried, box, decided[1])
+        index = colour_index(lab)
+        classes = self._recover(small, index, classes)
         self.age += 1
-        self._describe(classes, carried, probs, key)
+        self._describe(classes, carried, box, decided)
         for c, memory in enumerate(self.memory, start=1):
             memory.observe(classes == c, trusted=c not in self.sightings)
-        changed = classes != carried
-        if changed.any():
-            redo = cv2.resize(changed.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
-            redo = cv2.dilate(redo, np.ones((3, 3), np.uint8)).astype(bool)
-            carried_full[redo] = upsample_labels(_soften(classes, self.n), frame)[redo]
+        self._update(carried_full, classes, carried, frame)
         self.classes = carried_full
         self.grey = grey
-        classes = self._shrink(carried_full).argmax(axis=0).astype(np.uint8)
-        self.recent = self._learn(small, classes)
+        self.shares = _one_hot(classes, self.n)
+        self.recent = self._learn(colour_bins(lab), classes,
+                                  _box(classes > 0, self._margin(classes) + 2 * self._reach()))
         return self.to_label[carried_full]
 
-    def _whole(self, prior: np.ndarray, before: np.ndarray, back: np.ndarray) -> np.ndarray:
+    def _carry(self, back: np.ndarray) -> np.ndarray:
+        """The last full-size class map moved along the (working-size) backward flow."""
+        h, w = self.classes.shape
+        big = cv2.resize(back, (w, h), interpolation=cv2.INTER_LINEAR)
+        big *= w / back.shape[1]
+        big += self.full_grid
+        return cv2.remap(self.classes, big, None, cv2.INTER_NEAREST,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    def _motions(self, back: np.ndarray, shares: np.ndarray) -> list[np.ndarray | None]:
+        """Each object's own motion (affine, fitted to the flow well inside it), mapping this
+        frame's pixels to the last frame's; None for an object too small to fit it."""
+        kernel = np.ones((5, 5), np.uint8)
+        out = []
+        for c in range(1, self.n):
+            inner = cv2.erode((shares[c] > 0.99).astype(np.uint8), kernel).astype(bool)
+            out.append(object_motion(back, inner))
+        return out
+
+    def _whole(self, prior: np.ndarray, motions: list[np.ndarray | None]) -> np.ndarray:
         """The carried class shares, with each object also half-expected where its last mask
-        lands when moved as a whole by its median flow: a part that an occluder ate on the
+        lands when moved as a whole by its own motion: a part that an occluder ate on the
         way may be taken back when it comes out (the colours decide)."""
         h, w = self.size
         out = prior.copy()
-        for c in range(1, self.n):
-            inside = prior[c] > 0.5
-            if not inside.any():
+        for c, motion in enumerate(motions, start=1):
+            if motion is None:
                 continue
-            dx, dy = np.median(back[inside], axis=0)
-            shift = np.array([[1, 0, -dx], [0, 1, -dy]], np.float32)
-            moved = cv2.warpAffine(before[c], shift, (w, h), flags=cv2.INTER_LINEAR)
+            moved = cv2.warpAffine(self.shares[c], motion, (w, h),
+                                   flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
             out[c] = np.maximum(out[c], _HALF * moved)
         return out / np.maximum(out.sum(axis=0, keepdims=True), 1e-6)
 
-    def _limit_growth(self, classes: np.ndarray, carried: np.ndarray,
+    def _decide(self, box: Box, prior: np.ndarray, carried: np.ndarray, back: np.ndarray,
+                grey: np.ndarray, bins: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Inside `box`: the classes chosen by the carried prior and the colours of the last
+        frame and of the keyframe, their probabilities and the
+        keyframe colours' log-probabilities (None without a keyframe mapping)."""
+        s = self.settings
+        x0, y0, x1, y1 = box
+        inside = np.s_[y0:y1, x0:x1]
+        p = prior[:, y0:y1, x0:x1]
+        flow = back[inside]
+        xs, ys = self.grid[inside][..., 0], self.grid[inside][..., 1]
+        score = s.prior_weight * np.log(p + 0.02)
+        score += s.recent_weight * self.recent.log_posterior(bins[inside], xs + flow[..., 0],
+                                                             ys + flow[..., 1])
+        key = None
+        to_key = self._to_keyframe(carried, xs, ys)
+        if to_key is not None:
+            key = self.key.log_posterior(bins[inside], *to_key)
+            score += s.key_weight * key
+        probs = _softmax(score)
+        guide = grey[inside].astype(np.float32) / 255.0
+        probs = np.clip(guided_filter(guide, np.ascontiguousarray(probs.transpose(1, 2, 0)), 3,
+                                      1e-3), 0, 1).transpose(2, 0, 1)
+        kept = self._outside_band(carried[inside]) & (carried[inside] == 0)
+        probs[:, kept] = p[:, kept]
+        return probs.argmax(axis=0).astype(np.uint8), probs, key
+
+    def _update(self, full: np.ndarray, classes: np.ndarray, carried: np.ndarray,
+                frame: np.ndarray) -> None:
+        """Write the working-size decisions that differ from the carried map into the
+        full-size map (in place), their boundaries snapped to the frame's edges."""
+        changed = classes != carried
+        if not changed.any():
+            return
+        h, w = full.shape
+        x0, y0, x1, y1 = _box(changed, 3)
+        scale = w / self.size[1]
+        fx0, fy0 = int(x0 * scale), int(y0 * scale)
+        fx1, fy1 = min(w, int(np.ceil(x1 * scale))), min(h, int(np.ceil(y1 * scale)))
+        soft = _soften(classes[y0:y1, x0:x1], self.n)
+        decided = upsample_labels(soft, frame[fy0:fy1, fx0:fx1])
+        redo = cv2.resize(changed[y0:y1, x0:x1].astype(np.uint8), (fx1 - fx0, fy1 - fy0),
+                          interpolation=cv2.INTER_NEAREST)
+        redo = cv2.dilate(redo, np.ones((3, 3), np.uint8)).astype(bool)
+        region = full[fy0:fy1, fx0:fx1]
+        region[redo] = decided[redo]
+
+    def _limit_growth(self, classes: np.ndarray, carried: np.ndarray, box: Box,
                       probs: np.ndarray) -> np.ndarray:
         """Colour alone may grow an object by a fifth per frame at most (the flow already
         carried its own growth): beyond that, only its surest additions stay, and if those
         are still too many, none."""
+        x0, y0, x1, y1 = box
         out = classes.copy()
+        now, was, o = classes[y0:y1, x0:x1], carried[y0:y1, x0:x1], out[y0:y1, x0:x1]
         for c in range(1, self.n):
-            added = (classes == c) & (carried != c)
-            most = self.settings.growth * max(np.count_nonzero(carried == c), 1)
+            added = (now == c) & (was != c)
+            most = self.settings.growth * max(np.count_nonzero(was == c), 1)
             if np.count_nonzero(added) <= most:
                 continue
             doubtful = added & (probs[c] < 0.9)
-            out[doubtful] = carried[doubtful]
+            o[doubtful] = was[doubtful]
             if np.count_nonzero(added & ~doubtful) > most:
-                out[added] = carried[added]
+                o[added] = was[added]
         return out
 
-    def _recover(self, small: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    def _recover(self, small: np.ndarray, index: np.ndarray, classes: np.ndarray) -> np.ndarray:
         """Look for each object that has mostly vanished, or whose mask no longer has its
         keyframe colours (left on background), by those colours where its motion says; take
-        a find only when the frame before found it in about the same place. A half-hidden
+        a find at once where the motion expects it, elsewhere only when the frame before found
+        it in about the same place. A half-hidden
         object takes back the pieces of it that come out."""
-        ratios = self.colours.keyframe_log_ratios(colour_index(small))
+        tables = self.colours.keyframe_log_ratios(index)
         for c, memory in enumerate(self.memory, start=1):
             current = classes == c
             area = int(np.count_nonzero(current))
-            doubtful = area > 0 and memory.doubts(colour_evidence(ratios[c], current))
-            search = Search(small, ratios[c], (classes == 0) | current, memory)
+            doubtful = area > 0 and memory.doubts(_evidence(tables[c], index, current))
+            partial = memory.partial(area)
+            if not (memory.lost(area) or doubtful or partial):
+                self.sightings.pop(c, None)
+                continue
+            search = Search(small, tables[c][index], (classes == 0) | current, memory)
             if not (memory.lost(area) or doubtful):
                 self.sightings.pop(c, None)
-                if memory.partial(area):  # half hidden: take back the pieces that come out
-                    grown = complete(search, current)
-                    if grown is not None:
-                        classes[grown] = c
+                grown = complete(search, current)  # half hidden: take back what comes out
+                if grown is not None:
+                    classes[grown] = c
                 continue
             found = redetect(search)
-            if found is None or (doubtful and _iou(found, current) > 0.2):
+            if found is None or (doubtful and _iou(found.mask, current) > 0.2):
                 self.sightings.pop(c, None)
                 continue
-            centre = _placement(found)[0]
+            centre = _placement(found.mask)[0]
             seen = self.sightings.get(c)
             near = seen is not None and (
                 np.linalg.norm(centre - seen[0]) < 0.5 * np.sqrt(memory.area))
             count = seen[1] + 1 if near else 1
             self.sightings[c] = (centre, count)
-            if count >= 2:
+            if count >= 2 or found.expected:
                 classes[current] = 0
-                classes[found] = c
+                classes[found.mask] = c
                 del self.sightings[c]
         return classes
 
-    def _describe(self, classes: np.ndarray, carried: np.ndarray, probs: np.ndarray,
-                  key: np.ndarray | None) -> None:
+    def _describe(self, classes: np.ndarray, carried: np.ndarray, box: Box | None,
+                  decided: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None) -> None:
         """What each object's confidence on this frame is computed from."""
         self.features = {}
         for c, memory in enumerate(self.memory, start=1):
             mask = classes == c
             area = int(np.count_nonzero(mask))
+            if box is None or decided is None or area == 0:
+                self.features[c] = np.zeros(4)
+                continue
+            x0, y0, x1, y1 = box
             was = carried == c
             union = np.count_nonzero(mask | was)
             agree = np.count_nonzero(mask & was) / union if union else 1.0
             size = area / memory.area if memory.area > 0 else 0.0
-            ring = cv2.dilate(mask.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
-            edge = ring & ~cv2.erode(mask.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+            m = mask[y0:y1, x0:x1].astype(np.uint8)
+            ring = cv2.dilate(m, np.ones((7, 7), np.uint8)).astype(bool)
+            edge = ring & ~cv2.erode(m, np.ones((7, 7), np.uint8)).astype(bool)
+            probs, key = decided[1], decided[2]
             sure = float(np.abs(2 * probs[c][edge] - 1).mean()) if edge.any() else 0.0
-            fit = float(np.exp(key[c][mask]).mean()) if key is not None and area else 0.0
+            inside = m.astype(bool)
+            fit = float(np.exp(key[c][inside]).mean()) if key is not None and inside.any() else 0.0
             self.features[c] = np.array([agree, min(size, 1 / max(size, 1e-3)), sure, fit])
 
     def confidence(self) -> dict[int, float]:
@@ -329,28 +420,38 @@ class _Pass:
             out[obj] = 1.0 / (1.0 + np.exp(-(z + _CONFIDENCE_BIAS)))
         return out
 
-    def _learn(self, small: np.ndarray, classes: np.ndarray) -> LocalColours:
-        return LocalColours.learn(colour_bins(small), _confident(classes), self.n,
-                                  self.settings.cell, self.settings.window)
+    def _reach(self) -> int:
+        """Working pixels each cell's colours come from on either side of it."""
+        return self.settings.cell * (self.settings.window // 2 + 1)
 
-    def _to_keyframe(self, carried: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """Where each pixel of this frame falls in the keyframe when the objects' carried
-        place is mapped onto theirs there (x, y arrays), None without objects."""
+    def _margin(self, carried: np.ndarray) -> float:
+        """Half-width of the band re-decided along the boundaries, plus the guided filter's."""
+        return self._band(carried) + 4
+
+    def _band(self, carried: np.ndarray) -> int:
+        area = max(1, int(np.count_nonzero(carried)))
+        return max(3, round(self.settings.band * np.sqrt(area)))
+
+    def _learn(self, bins: np.ndarray, classes: np.ndarray, box: Box | None) -> LocalColours:
+        return LocalColours.learn(bins, _confident(classes), self.n, self.settings.cell,
+                                  self.settings.window, box)
+
+    def _to_keyframe(self, carried: np.ndarray, xs: np.ndarray, ys: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Where the pixels at `xs`, `ys` fall in the keyframe when the objects' carried place
+        is mapped onto theirs there (x, y arrays), None without objects."""
         now = _placement(carried > 0)
         if now is None or self.key_shape is None:
             return None
         (kc, ks), (nc, ns) = self.key_shape, now
-        ys, xs = np.indices(carried.shape, dtype=np.float32)
         scale = ks / ns
         return (xs - nc[0]) * scale + kc[0], (ys - nc[1]) * scale + kc[1]
 
     def _outside_band(self, carried: np.ndarray) -> np.ndarray:
         """Pixels far enough from every carried boundary to keep their carried class."""
-        area = max(1, int(np.count_nonzero(carried)))
-        width = max(3, round(self.settings.band * np.sqrt(area)))
         edges = cv2.morphologyEx(carried, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
         dist = cv2.distanceTransform((~edges).astype(np.uint8), cv2.DIST_L2, 3)
-        return dist > width
+        return dist > self._band(carried)
 
     def _connected(self, classes: np.ndarray, prior: np.ndarray) -> np.ndarray:
         """Each object only where it connects to its carried core."""
@@ -409,15 +510,28 @@ def _confident(classes: np.ndarray) -> np.ndarray:
     return out
 
 
-def _near_objects(objects: np.ndarray) -> np.ndarray:
-    """The objects' bounding box grown by half their size: where background colour matters."""
-    if not objects.any():
-        return np.ones(objects.shape, bool)
-    h, w = objects.shape
-    ys = np.flatnonzero(objects.any(axis=1))
-    xs = np.flatnonzero(objects.any(axis=0))
-    margin = max(5, int(0.5 * np.sqrt(np.count_nonzero(objects))))
-    near = np.zeros(objects.shape, bool)
-    near[max(ys[0] - margin, 0) : min(ys[-1] + margin + 1, h),
-         max(xs[0] - margin, 0) : min(xs[-1] + margin + 1, w)] = True
-    return near
+def _grid(h: int, w: int) -> np.ndarray:
+    """(h, w, 2) float32 x, y of every pixel."""
+    grid = np.empty((h, w, 2), np.float32)
+    grid[..., 0] = np.arange(w, dtype=np.float32)[None, :]
+    grid[..., 1] = np.arange(h, dtype=np.float32)[:, None]
+    return grid
+
+
+def _box(mask: np.ndarray, margin: float) -> Box | None:
+    """Bounding box of `mask` grown by `margin` pixels and clipped, None for an empty mask."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    h, w = mask.shape
+    m = int(np.ceil(margin))
+    return (max(cols[0] - m, 0), max(rows[0] - m, 0), min(cols[-1] + m + 1, w),
+            min(rows[-1] + m + 1, h))
+
+
+def _evidence(table: np.ndarray, index: np.ndarray, mask: np.ndarray) -> float:
+    """Mean colour evidence for an object under `mask` from its table of log-ratios per colour
+    bin (0 for an empty mask)."""
+    values = np.clip(table[index[mask]], -4, 4)
+    return float(values.mean()) if values.size else 0.0

@@ -25,8 +25,17 @@ class Search:
     budget: int = 40_000  # most pixels of the re-cut
 
 
-def redetect(search: Search, min_score: float = -1.0) -> np.ndarray | None:
-    """The mask of an object that has vanished, or None when nothing convincing is there.
+@dataclass(frozen=True)
+class Find:
+    """A vanished object found again: its mask, and whether it is where its motion put it
+    and nearly as clearly of its keyframe colours as there (a find to take at once)."""
+
+    mask: np.ndarray
+    expected: bool
+
+
+def redetect(search: Search, min_score: float = -1.0) -> Find | None:
+    """The object that has vanished, found again, or None when nothing convincing is there.
 
     Candidates are the blobs of clearly object-coloured pixels, nearly as clearly as the
     object was in its keyframe, scored by mean colour evidence, by how far their area and
@@ -59,13 +68,8 @@ def redetect(search: Search, min_score: float = -1.0) -> np.ndarray | None:
         return None
     seed = _with_fragments(parts, parts == best + 1, areas, evidence > 1.5 * search.min_ratio,
                            max(3, round(0.5 * extent)), 1.5 * memory.area)
-    return _recut(search, seed, extent, 2.5 * memory.area)
-
-
-def colour_evidence(log_ratio: np.ndarray, mask: np.ndarray) -> float:
-    """Mean colour evidence for the object under `mask` (0 for an empty mask)."""
-    values = np.clip(log_ratio[mask], -4, 4)
-    return float(values.mean()) if values.size else 0.0
+    expected_here = bool(distance[best] < 0.5 and evidence[best] >= 0.85 * memory.key_evidence)
+    return Find(_recut(search, seed, extent, 2.5 * memory.area), expected_here)
 
 
 def complete(search: Search, current: np.ndarray) -> np.ndarray | None:
