@@ -76,7 +76,8 @@ class LocalColours:
         out /= out.sum(axis=0, keepdims=True)
         out = np.maximum(np.log(out), floor)
         out *= np.where(inside, count / (count + seen), 0.0)
-        return out
+        # normalised again: a colour never seen there gives every class an equal share
+        return out - np.log(np.exp(out).sum(axis=0, keepdims=True))
 
 
 def _window_sums(grid: np.ndarray, window: int) -> np.ndarray:
