@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from models.classic.seg_geodesic import edge_strength, geodesic_distance
+from models.classic.seg_score import candidate_features, predicted_iou
 from models.protocols import ClickPrediction
 
 LOGIT_SIZE = 256
@@ -41,6 +42,9 @@ class ClassicParams:
     edge_weight: float = 1.0  # how much colour edges lengthen geodesic paths
     init_reach: float = 80.0  # geodesic reach of a click's side in GrabCut's starting labels
     roi_margin: float = 0.35  # ROI margin as a share of the prompts' extent
+    box_margins: tuple[float, float, float] = (0.1, 0.35, 0.03)  # a box's three candidates
+    geo_scale: float = 0.5  # geodesic distances are computed on a grid this much coarser
+    remove_ratio: float = 0.5  # a negative click takes the old mask's pixels this much nearer
     most: float = 0.5  # largest share of the frame a candidate may cover (unless the box does)
 
 
@@ -85,15 +89,22 @@ class ClassicSegmenter:
         prompt = _Prompt(points[labels == 1], points[labels != 1],
                          None if box is None else np.asarray(box, np.float32).reshape(4))
         previous = self._recall(prior)
-        if multimask and previous is None:
-            fractions = (self.params.seed_fraction, *self.params.candidate_fractions)
-        else:
-            fractions = (self.params.seed_fraction,)
         p = self.params
-        masks = [self._segment(prompt, previous, f, p.iterations if i == 0 else p.alt_iterations)
-                 for i, f in enumerate(fractions)]
-        masks = _unique([self._plausible(m, prompt) for m in masks])
-        scores = np.array([predicted_iou(self._frame, m) for m in masks], np.float32)
+        # (seed fraction, ROI margin) of each candidate: a first click's differ in how much
+        # the click's surroundings start as foreground, a lone box's in how much background
+        # around the box the colour models see
+        variants = [(p.seed_fraction, p.roi_margin)]
+        if multimask and previous is None and len(prompt.positive):
+            variants += [(f, p.roi_margin) for f in p.candidate_fractions]
+        elif multimask and previous is None:
+            variants = [(p.seed_fraction, m) for m in p.box_margins]
+        masks = [self._segment(prompt, previous, f, m, p.iterations if i == 0 else p.alt_iterations)
+                 for i, (f, m) in enumerate(variants)]
+        masks = _unique([self._plausible(m, prompt, previous) for m in masks])
+        scores = np.array([
+            predicted_iou(candidate_features(self._frame, m, len(points), prompt.box,
+                                             masks[:i] + masks[i + 1:]))
+            for i, m in enumerate(masks)], np.float32)
         if prompt.box is not None:  # an object fills a fair share of the box drawn round it
             box_area = max(1, np.count_nonzero(_box_mask(masks[0].shape, prompt.box)))
             fill = np.array([np.count_nonzero(m) / box_area for m in masks], np.float32)
@@ -103,22 +114,27 @@ class ClassicSegmenter:
         logits = np.stack([self._remember(m) for m in masks])
         return ClickPrediction(np.stack(masks), scores[order], logits)
 
-    def _plausible(self, mask: np.ndarray, prompt: _Prompt) -> np.ndarray:
+    def _plausible(self, mask: np.ndarray, prompt: _Prompt,
+                   previous: np.ndarray | None) -> np.ndarray:
         """Never an empty candidate, nor one covering most of the frame unless the box does:
-        those fall back to the positive clicks' own regions (or the box)."""
+        those fall back to the previous mask, else the positive clicks' own regions (or the
+        box), with the clicks honoured."""
         h, w = mask.shape
         limit = self.params.most * h * w
-        if prompt.box is not None:
-            limit = max(limit, float(np.count_nonzero(_box_mask((h, w), prompt.box))))
+        box = None if prompt.box is None else _box_mask((h, w), prompt.box)
+        if box is not None:
+            limit = max(limit, float(np.count_nonzero(box)))
         area = np.count_nonzero(mask)
         if 0 < area <= limit:
             return mask
-        out = np.zeros((h, w), bool)
-        if len(prompt.positive):
+        if previous is not None and 0 < np.count_nonzero(previous) <= limit:
+            out = previous.copy() if box is None else previous & box
+        elif len(prompt.positive):
+            out = np.zeros((h, w), bool)
             _force_clicks(out, prompt.positive, np.zeros((0, 2)), radius=max(3, min(h, w) // 60))
-        elif prompt.box is not None:
-            out = _box_mask((h, w), prompt.box)
-        _force_clicks(out, np.zeros((0, 2)), prompt.negative)
+        else:
+            out = np.zeros((h, w), bool) if box is None else box
+        _force_clicks(out, prompt.positive, prompt.negative)
         return out if out.any() else mask
 
     # previous masks: the logits handed out are their keys
@@ -144,10 +160,10 @@ class ClassicSegmenter:
     # one segmentation
 
     def _segment(self, prompt: _Prompt, previous: np.ndarray | None, seed: float,
-                 iterations: int) -> np.ndarray:
+                 margin: float, iterations: int) -> np.ndarray:
         frame = self._frame
         h, w = frame.shape[:2]
-        x0, y0, x1, y1 = self._roi(prompt, previous, (h, w))
+        x0, y0, x1, y1 = self._roi(prompt, previous, (h, w), margin)
         crop = frame[y0:y1, x0:x1]
         scale = min(1.0, self.params.work_side / max(crop.shape[:2]))
         size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
@@ -180,8 +196,9 @@ class ClassicSegmenter:
         _force_clicks(fresh, prompt.positive, prompt.negative)
         return fresh
 
-    def _roi(self, prompt: _Prompt, previous: np.ndarray | None,
-             shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    def _roi(self, prompt: _Prompt, previous: np.ndarray | None, shape: tuple[int, int],
+             share: float) -> tuple[int, int, int, int]:
+        """The region worked on: the prompts' extent and a margin of `share` of it."""
         h, w = shape
         if prompt.box is not None:
             bx0, by0, bx1, by1 = prompt.box
@@ -192,7 +209,7 @@ class ClassicSegmenter:
         else:
             return 0, 0, w, h  # a lone click: the object may be anywhere around it
         lo, hi = pts.min(axis=0), pts.max(axis=0)
-        margin = self.params.roi_margin * max(hi - lo) + 16
+        margin = share * max(hi - lo) + 16
         x0, y0 = np.floor(lo - margin).astype(int)
         x1, y1 = np.ceil(hi + margin).astype(int)
         return max(0, x0), max(0, y0), min(w, x1 + 1), min(h, y1 + 1)
@@ -207,13 +224,16 @@ class ClassicSegmenter:
             # around each click, the side of the geodesically nearest click, so that the
             # colour models learn what the clicks say before they learn the old mask
             reach = self.params.init_reach
-            d_pos = self._geodesic(cost, pos)
+            # without a positive click, a box's centre stands for one
+            anchors = pos if len(pos) or box is None else [(box[:2] + box[2:]) / 2]
+            d_pos = self._geodesic(cost, np.reshape(anchors, (-1, 2)))
             d_neg = self._geodesic(cost, neg)
             trimap[(d_pos <= reach) & (d_pos < d_neg)] = cv2.GC_PR_FGD
             trimap[(d_neg <= reach) & (d_neg <= d_pos)] = cv2.GC_PR_BGD
             # A negative click takes out the part of the old mask it landed in: the pixels
-            # of the mask geodesically much nearer to it than to any positive click.
-            trimap[previous & (d_neg < 0.5 * d_pos)] = cv2.GC_BGD
+            # of the mask geodesically much nearer to it than to any positive click (or the
+            # box's centre).
+            trimap[previous & (d_neg < self.params.remove_ratio * d_pos)] = cv2.GC_BGD
         elif len(pos):
             dist = self._geodesic(cost, pos)
             inside = np.ones((h, w), bool) if box is None else _box_mask((h, w), box)
@@ -230,10 +250,14 @@ class ClassicSegmenter:
         h, w = cost.shape
         if len(points) == 0:
             return np.full((h, w), np.inf, np.float32)
-        seeds = np.zeros((h, w), bool)
-        for x, y in np.round(points).astype(int):
-            seeds[np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)] = True
-        return geodesic_distance(self.params.edge_weight * cost, seeds)
+        f = self.params.geo_scale  # on a coarser grid: distances need no fine detail
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        coarse = cv2.resize(cost, size, interpolation=cv2.INTER_AREA)
+        seeds = np.zeros((size[1], size[0]), bool)
+        for x, y in np.round(np.asarray(points) * f).astype(int):
+            seeds[np.clip(y, 0, size[1] - 1), np.clip(x, 0, size[0] - 1)] = True
+        dist = geodesic_distance(self.params.edge_weight * coarse, seeds) / f
+        return cv2.resize(dist, (w, h), interpolation=cv2.INTER_LINEAR)
 
     def _click_regions(self, cost: np.ndarray, points: np.ndarray) -> list[np.ndarray]:
         """Each click's hard region: pixels a short geodesic walk away, so that it follows a
@@ -264,6 +288,7 @@ def _grabcut(image: np.ndarray, trimap: np.ndarray, iterations: int) -> np.ndarr
     fgd = np.zeros((1, 65), np.float64)
     work = trimap.copy()
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    cv2.setRNGSeed(0)  # its colour models start from k-means: the same answer every time
     try:
         cv2.grabCut(bgr, work, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     except cv2.error:
@@ -314,42 +339,3 @@ def _unique(masks: list[np.ndarray]) -> list[np.ndarray]:
         if not any(np.array_equal(mask, kept) for kept in out):
             out.append(mask)
     return out
-
-
-def predicted_iou(frame: np.ndarray, mask: np.ndarray) -> float:
-    """An estimate of a candidate's IoU with the object meant, 0..1, from how strongly its
-    boundary follows image edges and how far its colours differ from those just around it."""
-    if not mask.any() or mask.all():
-        return 0.0
-    contrast = _boundary_contrast(frame, mask)
-    separation = _colour_separation(frame, mask)
-    return float(np.clip(0.2 + 0.4 * contrast + 0.4 * separation, 0.0, 1.0))
-
-
-def _colour_separation(frame: np.ndarray, mask: np.ndarray) -> float:
-    """1 - the overlap (Bhattacharyya coefficient) of the coarse colour histograms of the
-    mask and of a ring around it as wide as a fifth of its size."""
-    m = mask.astype(np.uint8)
-    reach = max(3, int(0.2 * np.sqrt(np.count_nonzero(m))))
-    ring = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
-    ring = ring.astype(bool) & ~mask
-    if not ring.any():
-        return 0.0
-    q = (frame >> 5).astype(np.int32)
-    index = (q[..., 0] << 6) | (q[..., 1] << 3) | q[..., 2]
-    inside = np.bincount(index[mask], minlength=512).astype(np.float64)
-    around = np.bincount(index[ring], minlength=512).astype(np.float64)
-    overlap = np.sqrt(inside / inside.sum() * around / around.sum()).sum()
-    return float(1.0 - overlap)
-
-
-def _boundary_contrast(frame: np.ndarray, mask: np.ndarray) -> float:
-    """How well the mask's boundary follows image edges, squashed to 0..1."""
-    if not mask.any() or mask.all():
-        return 0.0
-    m = mask.astype(np.uint8)
-    boundary = cv2.morphologyEx(m, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).astype(bool)
-    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    grad = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
-    ratio = float(grad[boundary].mean()) / max(float(grad.mean()), 1e-3)
-    return float(1.0 - np.exp(-0.5 * ratio))
