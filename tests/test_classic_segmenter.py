@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-from annotator.engine.click_protocol import iou, run_protocol
+from annotator.engine.click_protocol import iou, next_click, run_box_and_click, run_protocol
 from annotator.engine.click_session import ClickSession
 from annotator.formats.masks import read_label_map
 from models.classic.segmenter import ClassicSegmenter
-from models.protocols import ClickSegmenter
+from models.protocols import ClickPrediction, ClickSegmenter
 
 
 def first_frame(davis_root, seq: str) -> tuple[np.ndarray, np.ndarray]:
@@ -75,3 +76,77 @@ def test_first_click_candidates_are_distinct_and_scored(davis_root, session):
         for b in range(a + 1, len(masks)):
             assert not np.array_equal(masks[a], masks[b])
     assert np.all((prediction.scores >= 0) & (prediction.scores <= 1))
+
+
+class WholeFrame:
+    """A broken click segmenter: the whole frame, whatever the prompt, scored 1."""
+
+    def set_image(self, frame: np.ndarray) -> None:
+        self.shape = frame.shape[:2]
+
+    def predict(self, points: np.ndarray, labels: np.ndarray, box: np.ndarray | None = None,
+                prior: np.ndarray | None = None, multimask: bool = True) -> ClickPrediction:
+        return ClickPrediction(np.ones((1, *self.shape), bool), np.ones(1, np.float32),
+                               np.full((1, 256, 256), 10.0, np.float32))
+
+
+def click_failures(segmenter: ClickSegmenter, davis_root) -> list[str]:
+    """What a click segmenter gets wrong on the first frames of three dev sequences: box plus
+    centre click IoU under 0.8, a candidate covering most of the frame without a box, an empty
+    candidate, eight protocol clicks not reaching IoU 0.85."""
+    failures = []
+    for seq in ("bear", "hike", "soccerball"):
+        frame, truth = first_frame(davis_root, seq)
+        session = ClickSession(segmenter)
+        boxed = run_box_and_click(session, frame, truth)
+        if boxed.ious[-1] < 0.8:
+            failures.append(f"{seq}: box + centre click IoU {boxed.ious[-1]:.2f}")
+        run = run_protocol(session, frame, truth, max_clicks=8, stop_at=0.85)
+        if max(run.ious) < 0.85:
+            failures.append(f"{seq}: eight clicks reach IoU {max(run.ious):.2f}")
+        session.set_frame(0, frame)
+        first = session.add_click(*next_click(np.zeros_like(truth), truth))
+        for mask in first.masks:
+            if mask.mean() > 0.5:
+                failures.append(f"{seq}: a click gave a candidate covering {mask.mean():.0%}")
+            if not mask.any():
+                failures.append(f"{seq}: an empty candidate")
+    return failures
+
+
+def test_the_classic_segmenter_passes_the_quality_check(davis_root):
+    assert click_failures(ClassicSegmenter(), davis_root) == []
+
+
+def test_a_segmenter_returning_the_whole_frame_fails_the_quality_check(davis_root):
+    failures = click_failures(WholeFrame(), davis_root)
+    assert any("box + centre click" in f for f in failures)
+    assert any("covering" in f for f in failures)
+
+
+def test_candidates_are_never_empty_and_stay_in_a_tight_box(davis_root, session):
+    frame, truth = first_frame(davis_root, "rhino")
+    session.set_frame(0, frame)
+    # a tight box around a patch of ground: little to tell apart inside it
+    prediction = session.set_box(40, 400, 90, 440)
+    inside = np.zeros_like(truth)
+    inside[400:441, 40:91] = True
+    for mask in prediction.masks:
+        assert mask.any() and not (mask & ~inside).any()
+
+
+def test_a_negative_click_removes_the_region_it_lands_in(davis_root, session):
+    frame, truth = first_frame(davis_root, "bear")
+    session.set_frame(0, frame)
+    ys, xs = np.nonzero(truth)
+    box = (xs.min() - 60, ys.min() - 60, xs.max() + 60, ys.max() + 60)
+    session.set_box(*box)
+    extra = session.mask & ~truth
+    count, parts = cv2.connectedComponents(extra.astype(np.uint8))
+    largest = 1 + int(np.argmax(np.bincount(parts.reshape(-1))[1:]))
+    region = parts == largest
+    x, y, positive = next_click(region, np.zeros_like(region))
+    assert not positive and region.sum() > 2000, region.sum()
+    session.add_click(x, y, False)
+    # far more than a blob round the click (before issue 12: 25 of 44,443 pixels went)
+    assert (session.mask & region).sum() < 0.7 * region.sum()
