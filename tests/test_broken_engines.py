@@ -16,6 +16,7 @@ from annotator.formats.masks import read_label_map
 from annotator.quality.metrics import jaccard
 from models.classic.propagator import ClassicPropagator
 from models.classic.segmenter import ClassicSegmenter
+from models.protocols import ClickPrediction
 
 Tracked = Iterator[tuple[int, np.ndarray, dict[int, float]]]
 
@@ -51,9 +52,9 @@ class WholeFrame:
         self.shape = frame.shape[:2]
 
     def predict(self, points: np.ndarray, labels: np.ndarray, box: np.ndarray | None = None,
-                prior: np.ndarray | None = None, multimask: bool = True
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return np.ones((1, *self.shape), bool), np.ones(1, np.float32), np.zeros((1, 256, 256))
+                prior: np.ndarray | None = None, multimask: bool = True) -> ClickPrediction:
+        return ClickPrediction(np.ones((1, *self.shape), bool), np.ones(1, np.float32),
+                               np.zeros((1, 256, 256), np.float32))
 
 
 # the checks
@@ -92,12 +93,13 @@ def check_segmenter(segmenter: object, root: Path) -> None:
         frame, truth = frames[0], masks[0] == 1
         segmenter.set_image(frame)
         x, y, _ = next_click(np.zeros_like(truth), truth)
-        cands, scores, _ = segmenter.predict(np.array([[x, y]]), np.array([1]))
+        prediction = segmenter.predict(np.array([[x, y]]), np.array([1]))
+        cands, scores = prediction.masks, prediction.scores
         ious = [iou(m, truth) for m in cands]
         assert ious[int(np.argmax(scores))] >= 0.6, (name, ious, scores)
         assert all(0 < m.sum() < 0.5 * m.size for m in cands), name
         box = np.array(bounding_box(truth), np.float32)
-        cands, _, _ = segmenter.predict(np.zeros((0, 2)), np.zeros(0), box=box)
+        cands = segmenter.predict(np.zeros((0, 2)), np.zeros(0), box=box).masks
         assert iou(cands[0], truth) >= 0.75, name
         inside = np.zeros_like(truth)
         inside[int(box[1]) : int(box[3]) + 1, int(box[0]) : int(box[2]) + 1] = True
