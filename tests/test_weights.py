@@ -52,7 +52,7 @@ def test_folder_from_environment_and_nothing_present(folder, capsys):
         find_weights("vit_q")
     assert main(["weights", "list"]) == 0
     out = capsys.readouterr().out
-    assert str(folder) in out and out.count("missing") == 5
+    assert str(folder) in out and out.count("missing") == len(registry.KNOWN) == 9
 
 
 def test_add_records_in_place_and_auto_uses_it(vit_t_file, folder, capsys):
@@ -307,3 +307,26 @@ def test_auto_falls_back_when_the_registered_sam_does_not_load(vit_t_file, tmp_p
     )
     with pytest.raises(AnnotatorError, match=DECODER_KEY):
         make_click_segmenter("sam", device="cpu")
+
+
+def test_sam2_first_download_records_its_sum_and_later_ones_must_match(server, folder,
+                                                                       monkeypatch):
+    """SAM 2.1 has no published sums: the first download from the official server is recorded,
+    and a later download of the same name must match it."""
+    known = registry.KNOWN["sam2.1_tiny"]
+    fake = registry.KnownWeights(known.name, "sam2", known.filename, server, None, None,
+                                 known.description, record_first_sum=True)
+    monkeypatch.setitem(registry.KNOWN, known.name, fake)
+    path = download_weights("sam2.1_hiera_tiny")
+    assert path == folder / "sam2.1_hiera_tiny.pt" and path.read_bytes() == PAYLOAD
+    recorded = registry.read_registry()["sam2.1_tiny"]
+    assert recorded == {"path": str(path), "size": len(PAYLOAD),
+                        "sha256": hashlib.sha256(PAYLOAD).hexdigest()}
+    assert find_weights("sam2.1_tiny") == path
+    path.unlink()
+    entries = registry.read_registry()
+    entries["sam2.1_tiny"]["sha256"] = "0" * 64  # the server now sends other bytes
+    registry.write_registry(entries)
+    with pytest.raises(AnnotatorError, match="SHA-256"):
+        download_weights("sam2.1_tiny")
+    assert not path.exists()

@@ -36,7 +36,9 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     """The propagation engine's options, shared by `propagate` and `batch propagate` (each
     one a field of `PropagationOptions`, read back by `engine_options`), and the direction."""
     parser.add_argument("--engine", choices=PROPAGATION_ENGINES, default="auto")
-    parser.add_argument("--weights", type=Path, help="an STCN checkpoint (stcn.pth)")
+    parser.add_argument("--weights", type=Path,
+                        help="an STCN checkpoint (stcn.pth) or, with --engine sam2, a SAM 2.1 "
+                        "checkpoint (sam2.1_hiera_*.pt)")
     parser.add_argument("--top-k", type=_positive, default=20, help="memory pixels per query")
     parser.add_argument("--mem-every", type=_positive, default=5, help="memory frame every N")
     parser.add_argument(

@@ -23,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--box", type=parse_box, metavar="X0,Y0,X1,Y1", help="a box in pixels")
     parser.add_argument("--out", type=Path, required=True, help="the mask PNG to write")
     parser.add_argument("--engine", choices=CLICK_ENGINES, default="auto")
-    parser.add_argument("--weights", type=Path, help="a SAM / MobileSAM checkpoint file")
+    parser.add_argument("--weights", type=Path,
+                        help="a SAM / MobileSAM checkpoint file, or a SAM 2.1 one with --engine "
+                        "sam2")
     parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     parser.set_defaults(run=run)
 

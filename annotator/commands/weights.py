@@ -14,8 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.set_defaults(run=run_list)
     add = actions.add_parser("add", help="verify a checkpoint you have and register it")
     add.add_argument("path", type=Path)
-    add.add_argument("--name", help="what it should be (vit_t, vit_b, vit_l, vit_h, stcn); "
-                     "read from the file when left out")
+    add.add_argument("--name", help="what it should be (vit_t, vit_b, vit_l, vit_h, "
+                     "sam2.1_tiny, sam2.1_small, sam2.1_base_plus, sam2.1_large, stcn); read from "
+                     "the file when left out")
     add.add_argument("--copy", action="store_true",
                      help="copy it into the weights folder instead of recording where it is")
     add.set_defaults(run=run_add)
@@ -33,7 +34,8 @@ def run_list(args: argparse.Namespace) -> int:
         known = status.known
         size = f"{known.size / 1e6:.0f} MB" if known.size else "size unknown"
         where = str(status.path) if status.present else "missing"
-        print(f"  {known.name:6} {known.filename:22} {size:>12}  {where}  - {known.description}")
+        print(f"  {known.name:16} {known.filename:25} {size:>12}  {where}  - "
+              f"{known.description}")
     return 0
 
 

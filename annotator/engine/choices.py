@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-ClickEngine = Literal["auto", "sam", "classic"]
+ClickEngine = Literal["auto", "sam", "sam2", "classic"]
 CLICK_ENGINES: tuple[ClickEngine, ...] = get_args(ClickEngine)
-PropagationEngine = Literal["auto", "stcn", "classic"]
+PropagationEngine = Literal["auto", "stcn", "sam2", "classic"]
 PROPAGATION_ENGINES: tuple[PropagationEngine, ...] = get_args(PropagationEngine)
 
 

@@ -32,11 +32,14 @@ def make_propagator(
     """The propagator for `engine` and what it is and where it runs.
 
     "stcn" needs `weights` or the "stcn" checkpoint registered in the weights `folder` (default:
-    the user's); "auto" takes STCN when either is there, else the weights-free classic
-    propagator. `memory_frames` None is STCN's default budget.
+    the user's); "sam2" `weights` or the SAM 2.1 checkpoint of the `folder` that suits the
+    device; "auto" takes STCN when either is there, else the weights-free classic propagator.
+    `memory_frames` None is STCN's default budget.
     """
     if engine not in ENGINES:
         raise AnnotatorError(f"unknown propagation engine {engine!r} (one of {', '.join(ENGINES)})")
+    if engine == "sam2":
+        return _sam2(weights, device, folder)
     path = Path(weights) if weights is not None else None
     if path is None and engine in ("auto", "stcn"):
         path = find_weights("stcn", folder)
@@ -52,6 +55,23 @@ def make_propagator(
             "the STCN checkpoint of the weights folder",
         )
     return _stcn(path, device, top_k, mem_every, memory_frames)
+
+
+def _sam2(weights: str | Path | None, device: str | None, folder: str | Path | None,
+          ) -> tuple[Propagator, EngineInfo]:
+    from annotator.engine.sam2_loader import load_sam2_checkpoint
+    from annotator.engine.sam2_weights import find_sam2_weights
+    from models.sam2.propagator import Sam2Propagator
+
+    path = Path(weights) if weights is not None else find_sam2_weights(device, folder)
+    torch_device = pick_device(device)
+    model, variant = load_sam2_checkpoint(path)
+    where = describe_device(torch_device)
+    precision = "bfloat16 autocast" if torch_device.type == "cuda" else "float32"
+    line = (f"SAM 2.1 {variant} ({path.name}) on {where}, {precision}, memory: the keyframes "
+            f"and the last {model.num_maskmem - 1} frames")
+    return Sam2Propagator(model, torch_device), EngineInfo(f"SAM 2.1 {variant}", where,
+                                                           precision, True, line)
 
 
 def _stcn(

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from annotator.engine.choices import CLICK_ENGINES
 from annotator.engine.device import describe_device, pick_device
 from annotator.engine.engine_info import EngineInfo, cpu_info
 from annotator.engine.fallback import load_or_fall_back
+from annotator.engine.sam2_weights import find_sam2_weights
 from annotator.engine.weights import SAM_PREFERENCE_CPU, SAM_PREFERENCE_GPU, find_weights
 from annotator.engine.weights_load import load_sam_checkpoint
 from annotator.errors import AnnotatorError
 from models.classic.segmenter import ClassicSegmenter
 from models.protocols import ClickSegmenter
 from models.sam.segmenter import SamClickSegmenter
+
+if TYPE_CHECKING:
+    from models.sam2.click import Sam2ClickSegmenter
 
 ENGINES = CLICK_ENGINES
 GET_SAM = "`vos-annotator weights download vit_t` or `vos-annotator weights add FILE`"
@@ -23,6 +28,15 @@ def load_sam_segmenter(path: str | Path, device: str | None = None) -> SamClickS
     """SAM from a checkpoint file (variant read from its tensors) on the chosen device."""
     sam, variant = load_sam_checkpoint(path)
     return SamClickSegmenter(sam, variant, pick_device(device))
+
+
+def load_sam2_segmenter(path: str | Path, device: str | None = None) -> Sam2ClickSegmenter:
+    """SAM 2.1 from a checkpoint file (variant read from its tensors) on the chosen device."""
+    from annotator.engine.sam2_loader import load_sam2_checkpoint
+    from models.sam2.click import Sam2ClickSegmenter
+
+    model, variant = load_sam2_checkpoint(path)
+    return Sam2ClickSegmenter(model, variant, pick_device(device))
 
 
 def make_click_segmenter(
@@ -35,12 +49,16 @@ def make_click_segmenter(
 
     'auto': the given `weights`, else a registered or present SAM checkpoint in the weights
     `folder` (default: the user's) (MobileSAM first on a CPU, the largest on a GPU), else the
-    classic segmenter. 'sam' fails without a checkpoint; 'classic' never loads one.
+    classic segmenter. 'sam' fails without a checkpoint; 'sam2' takes `weights` or the SAM 2.1
+    checkpoint of the `folder` that suits the device; 'classic' never loads one.
     """
     if engine not in ENGINES:
         raise AnnotatorError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if engine == "classic":
         return _classic("classic segmenter (no learned weights)")
+    if engine == "sam2":
+        return _sam2(Path(weights) if weights is not None else find_sam2_weights(device, folder),
+                     device)
     path = Path(weights) if weights is not None else None
     if path is None:
         chosen = pick_device(device)
@@ -66,6 +84,14 @@ def _sam(path: Path, device: str | None) -> tuple[ClickSegmenter, EngineInfo]:
     segmenter = load_sam_segmenter(path, device)
     where = describe_device(segmenter.device)
     precision = "fp16 image encoder" if segmenter.half else "float32"
+    return segmenter, EngineInfo(segmenter.name, where, precision, True,
+                                 f"{segmenter.name} on {where} ({path.name})")
+
+
+def _sam2(path: Path, device: str | None) -> tuple[ClickSegmenter, EngineInfo]:
+    segmenter = load_sam2_segmenter(path, device)
+    where = describe_device(segmenter.device)
+    precision = "bfloat16 autocast" if segmenter.device.type == "cuda" else "float32"
     return segmenter, EngineInfo(segmenter.name, where, precision, True,
                                  f"{segmenter.name} on {where} ({path.name})")
 

@@ -4,7 +4,8 @@ Files live in one folder, `VOS_ANNOTATOR_WEIGHTS` or the per-user cache folder
 (`platformdirs.user_cache_dir("vos-annotator")/weights`). `registry.json` there records files
 added with `weights add` that stay where they are, with their size and SHA-256 sum. A known
 checkpoint's sum is checked on download and on `weights add` whenever it is known; for STCN the
-official sum is not published, so only the sum of the file a person adds is recorded. A
+official sum is not published, so only the sum of the file a person adds is recorded; for SAM
+2.1 (no published sums either, but an official HTTPS source) the first download's sum is. A
 registered file whose size has changed since is ignored (its sum is not recomputed per lookup).
 """
 
@@ -25,17 +26,20 @@ from annotator.formats.atomic import atomic_write_text
 ENV_FOLDER = "VOS_ANNOTATOR_WEIGHTS"
 REGISTRY_FILE = "registry.json"
 _SAM_URL = "https://dl.fbaipublicfiles.com/segment_anything/"
+_SAM2_URL = "https://dl.fbaipublicfiles.com/segment_anything_2/092824/"
 
 
 @dataclass(frozen=True)
 class KnownWeights:
     name: str
-    kind: str  # 'sam' or 'stcn'
+    kind: str  # 'sam', 'sam2' or 'stcn'
     filename: str
     url: str
     size: int | None
     sha256: str | None
     description: str
+    # no published sum, but an official HTTPS source: the first download's sum is recorded
+    record_first_sum: bool = False
 
 
 KNOWN: dict[str, KnownWeights] = {
@@ -58,6 +62,16 @@ KNOWN: dict[str, KnownWeights] = {
                      2_564_550_879,
                      "a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e",
                      "SAM ViT-H, the most accurate, for a GPU"),
+        *(
+            KnownWeights(f"sam2.1_{variant}", "sam2", f"sam2.1_hiera_{variant}.pt",
+                         f"{_SAM2_URL}sam2.1_hiera_{variant}.pt", None, None,
+                         f"SAM 2.1 Hiera {label} (about {megabytes} MB): clicks and propagation",
+                         record_first_sum=True)
+            for variant, label, megabytes in (
+                ("tiny", "tiny", 156), ("small", "small", 185), ("base_plus", "base+", 324),
+                ("large", "large, the most accurate, for a GPU", 899),
+            )
+        ),
         KnownWeights("stcn", "stcn", "stcn.pth",
                      "https://drive.google.com/uc?export=download&id=1mRrE0uCI2ktdWlUgapJI_KmgeIiF2eOm",
                      None, None, "STCN memory network (official release, Google Drive)"),
@@ -66,6 +80,8 @@ KNOWN: dict[str, KnownWeights] = {
 ALIASES = {
     "mobile_sam": "vit_t", "mobilesam": "vit_t", "sam_vit_b": "vit_b", "sam_vit_l": "vit_l",
     "sam_vit_h": "vit_h",
+    **{f"sam2.1_hiera_{v}": f"sam2.1_{v}" for v in ("tiny", "small", "base_plus", "large")},
+    "sam2.1_hiera_b+": "sam2.1_base_plus",
 }
 # which SAM to use when several are present: a CPU wants the small one, a GPU the large one
 SAM_PREFERENCE_CPU = ("vit_t", "vit_b", "vit_l", "vit_h")

@@ -28,6 +28,9 @@ from annotator.engine.weights_load import read_state_dict
 from annotator.errors import AnnotatorError
 from annotator.formats.atomic import atomic_open, remove_stale_temporaries
 from models.sam.variants import UnknownLayout, detect_variant, load_sam
+from models.sam2.variants import UnknownLayout as Sam2Layout
+from models.sam2.variants import detect_variant as detect_sam2_variant
+from models.sam2.variants import load_sam2
 
 _STCN_PREFIXES = ("key_encoder.", "value_encoder.", "key_proj.", "key_comp.", "decoder.")
 
@@ -41,7 +44,13 @@ class AddedWeights:
 
 
 def identify(path: Path, state: Mapping[str, torch.Tensor]) -> str:
-    """Which known weights the tensors `state` of `path` hold: a SAM variant or 'stcn'."""
+    """Which known weights the tensors `state` of `path` hold: a SAM variant, a SAM 2.1
+    variant ('sam2.1_tiny', ...) or 'stcn'."""
+    if any(k.startswith("memory_attention.") for k in state):
+        try:
+            return f"sam2.1_{detect_sam2_variant(state)}"
+        except Sam2Layout as exc:
+            raise AnnotatorError(f"not a SAM 2.1 checkpoint ({exc})", path) from exc
     try:
         return detect_variant(state)
     except UnknownLayout as sam_problem:
@@ -57,6 +66,12 @@ def check_loads(path: Path, key: str, state: Mapping[str, torch.Tensor]) -> None
     """Load the checkpoint as `segment` / `propagate` will; AnnotatorError when it would fail."""
     if KNOWN[key].kind == "stcn":
         load_stcn(path)
+        return
+    if KNOWN[key].kind == "sam2":  # its trunk cannot be built on the meta device
+        try:
+            load_sam2(state)
+        except Sam2Layout as exc:
+            raise AnnotatorError(f"not a loadable SAM 2.1 checkpoint: {exc}", path) from exc
         return
     try:
         with torch.device("meta"), warnings.catch_warnings():
@@ -91,8 +106,11 @@ def add_weights(path: str | Path, name: str | None = None, copy: bool = False) -
         if target.resolve() != path:
             with open(path, "rb") as source, atomic_open(target, "wb") as out:
                 shutil.copyfileobj(source, out, 1 << 20)
-        entries.pop(key, None)
         location = target
+        if known.record_first_sum:  # no published sum: this file's is the reference
+            entries[key] = {"path": str(target), "size": size, "sha256": digest}
+        else:
+            entries.pop(key, None)
     else:
         location = path
         entries[key] = {"path": str(path), "size": size, "sha256": digest}

@@ -2,6 +2,9 @@
 
 The bytes go to `<file>.part` beside the target; a later attempt resumes from its length with
 an HTTP Range request. Only a file whose size and sum match (when known) becomes the target.
+Checkpoints without a published sum are only downloaded where the registry says so (SAM 2.1,
+from Meta's HTTPS server): the first download's size and sum are recorded, and later downloads
+must match them.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from annotator.engine.weights import (
     KNOWN,
     KnownWeights,
     canonical_name,
+    read_registry,
     sha256_of,
     weights_dir,
+    write_registry,
 )
 from annotator.errors import AnnotatorError
 
@@ -29,15 +34,24 @@ def download_weights(name: str, progress: Progress | None = None, timeout: float
     """Download known weights `name` into the weights folder; returns the file's path."""
     known = KNOWN[canonical_name(name)]
     target = weights_dir() / known.filename
-    if known.sha256 is None:
+    recorded = read_registry().get(known.name, {})
+    expected = known.sha256 or recorded.get("sha256")
+    if expected is None and not known.record_first_sum:
         raise AnnotatorError(
             f"no published SHA-256 for {known.filename}, so it is not downloaded unchecked: "
             + _manual_hint(known, target)
         )
-    if target.is_file() and (known.size is None or target.stat().st_size == known.size):
+    size = known.size or recorded.get("size")
+    if target.is_file() and (size is None or target.stat().st_size == size):
         return target
-    return download_file(known.url, target, known.size, known.sha256, progress, timeout,
+    path = download_file(known.url, target, size, expected, progress, timeout,
                          manual_hint=_manual_hint(known, target))
+    if known.sha256 is None and expected is None:  # the first download: its sum is recorded
+        entries = read_registry()
+        entries[known.name] = {"path": str(path), "size": path.stat().st_size,
+                               "sha256": sha256_of(path)}
+        write_registry(entries)
+    return path
 
 
 def _manual_hint(known: KnownWeights, target: Path) -> str:

@@ -7,11 +7,13 @@ from annotator.engine.engine_info import EngineInfo
 
 LOADING = "loading…"
 FAILED = "none (failed to load)"
+SAM2_ADVICE = ("SAM 2.1 does both (the sam2 engine): `vos-annotator weights download "
+               "sam2.1_tiny`, or sam2.1_large for a GPU.")
 CLICK_ADVICE = ("For better click masks add SAM weights: `vos-annotator weights download vit_t` "
                 "(MobileSAM, fast on a CPU) or `vos-annotator weights add FILE` for vit_b / "
-                "vit_l / vit_h.")
+                "vit_l / vit_h. " + SAM2_ADVICE)
 PROPAGATION_ADVICE = ("For better propagation add the STCN weights: "
-                      "`vos-annotator weights add stcn.pth`.")
+                      "`vos-annotator weights add stcn.pth`. " + SAM2_ADVICE)
 
 
 class EngineStatus:

@@ -1,0 +1,34 @@
+"""Which SAM 2.1 checkpoint to use: the registered or present one that suits the device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from annotator.engine.device import pick_device
+from annotator.engine.weights import find_weights
+from annotator.errors import AnnotatorError
+
+# a CPU wants the small one, a GPU the large one
+PREFERENCE_CPU = ("sam2.1_tiny", "sam2.1_small", "sam2.1_base_plus", "sam2.1_large")
+PREFERENCE_GPU = tuple(reversed(PREFERENCE_CPU))
+HOW_TO_GET = (
+    "run `vos-annotator weights download sam2.1_tiny` (or sam2.1_large for a GPU), "
+    "`vos-annotator weights add FILE`, or pass --weights FILE"
+)
+
+
+def present_sam2_weights(device: str | None = None, folder: str | Path | None = None,
+                         ) -> Path | None:
+    """The SAM 2.1 checkpoint that suits `device` best among those present in the weights
+    `folder` (default: the user's), or None."""
+    order = PREFERENCE_CPU if pick_device(device).type == "cpu" else PREFERENCE_GPU
+    found = (find_weights(name, folder) for name in order)
+    return next((path for path in found if path is not None), None)
+
+
+def find_sam2_weights(device: str | None = None, folder: str | Path | None = None) -> Path:
+    """Like `present_sam2_weights`, but a missing checkpoint is an error that says what to do."""
+    path = present_sam2_weights(device, folder)
+    if path is None:
+        raise AnnotatorError(f"no SAM 2.1 checkpoint found: {HOW_TO_GET}")
+    return path
