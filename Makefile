@@ -8,9 +8,14 @@ STAMP := $(VENV)/.installed
 # Checked strictly by mypy (pyproject.toml); more packages join as their typing is finished.
 TYPED := annotator/annotation annotator/engine
 
-$(STAMP): setup.cfg pyproject.toml constraints.txt
+# SAM 2.1's package builds against torch: torch first, then sam2 (pinned by hash, no build
+# isolation, its optional CUDA extension off), then everything else.
+$(STAMP): setup.cfg pyproject.toml constraints.txt requirements-sam2.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt setuptools torch torchvision
+	SAM2_BUILD_CUDA=0 $(BIN)/python -m pip install -q --no-build-isolation --no-deps \
+		--require-hashes -r requirements-sam2.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
