@@ -22,6 +22,7 @@ from sam2_weights import IMAGE_SIZE, plain_model, save_official
 from annotator.engine import sam2_loader
 from annotator.engine.click_session import ClickSession
 from annotator.engine.sam2_loader import load_sam2_checkpoint
+from annotator.engine.sam2_weights import PREFERENCE_GPU, find_sam2_weights
 from annotator.engine.segmenters import make_click_segmenter
 from annotator.engine.weights import find_weights
 from annotator.engine.weights_add import add_weights
@@ -233,3 +234,10 @@ def test_weights_add_identifies_and_records_a_sam2_checkpoint(
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing of it is loaded with full pickle
         assert torch.load(added.path, weights_only=True)["model"].keys()
+
+
+def test_the_checkpoint_that_suits_the_device_is_found(tmp_path: Path) -> None:
+    for name in ("sam2.1_hiera_large.pt", "sam2.1_hiera_small.pt"):
+        (tmp_path / name).write_bytes(b"")
+    assert find_sam2_weights("cpu", tmp_path) == tmp_path / "sam2.1_hiera_small.pt"
+    assert PREFERENCE_GPU[0] == "sam2.1_large"  # a GPU takes the largest present

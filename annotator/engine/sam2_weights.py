@@ -17,18 +17,12 @@ HOW_TO_GET = (
 )
 
 
-def present_sam2_weights(device: str | None = None, folder: str | Path | None = None,
-                         ) -> Path | None:
-    """The SAM 2.1 checkpoint that suits `device` best among those present in the weights
-    `folder` (default: the user's), or None."""
+def find_sam2_weights(device: str | None = None, folder: str | Path | None = None) -> Path:
+    """The SAM 2.1 checkpoint that suits `device` best among those in the weights `folder`
+    (default: the user's); none is an error that says what to do."""
     order = PREFERENCE_CPU if pick_device(device).type == "cpu" else PREFERENCE_GPU
     found = (find_weights(name, folder) for name in order)
-    return next((path for path in found if path is not None), None)
-
-
-def find_sam2_weights(device: str | None = None, folder: str | Path | None = None) -> Path:
-    """Like `present_sam2_weights`, but a missing checkpoint is an error that says what to do."""
-    path = present_sam2_weights(device, folder)
+    path = next((path for path in found if path is not None), None)
     if path is None:
         raise AnnotatorError(f"no SAM 2.1 checkpoint found: {HOW_TO_GET}")
     return path
