@@ -91,8 +91,9 @@ def propagation_scenario(settings: dict[str, Any]) -> dict[str, Any]:
         torch.cuda.reset_peak_memory_stats()
     process = psutil.Process()
     durations, cpu, rss, memory, gpu = [], [], [], [], []
+    tenth = max(1, (len(clip) - 1) // 10)
     previous, cpu_previous = time.perf_counter(), time.process_time()
-    for _ in engine.propagate(clip, {0: clip.labels(0)}, range(1, len(clip))):
+    for done, _ in enumerate(engine.propagate(clip, {0: clip.labels(0)}, range(1, len(clip))), 1):
         now, cpu_now = time.perf_counter(), time.process_time()
         durations.append(now - previous)
         cpu.append(cpu_now - cpu_previous)
@@ -100,6 +101,10 @@ def propagation_scenario(settings: dict[str, Any]) -> dict[str, Any]:
         rss.append(process.memory_info().rss)
         memory.append(engine.last_memory_bytes)
         gpu.append(torch.cuda.max_memory_allocated() if cuda else 0)
+        if settings["progress"] and done % tenth == 0:
+            print(f"    {done} frames: {np.mean(durations[-tenth:]):.2f} s/frame, RSS "
+                  f"{rss[-1] / 2**20:.0f} MB, pass memory {memory[-1] / 2**20:.2f} MB",
+                  flush=True)
     return {
         "durations": durations, "cpu": cpu, "rss": rss, "memory": memory, "gpu": gpu,
         "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
@@ -173,12 +178,13 @@ def main() -> None:
             **common, "working_size": None, "embeds": args.embeds, "decodes": args.decodes})
         report_clicks(variant, clicks)
         frames = in_fresh_process(propagation_scenario, {
-            **common, "working_size": None, "frames": args.frames, "size": CLICK_SIZE})
+            **common, "working_size": None, "frames": args.frames, "size": CLICK_SIZE,
+            "progress": False})
         report_propagation(frames)
         if not args.skip_long:
             long = in_fresh_process(propagation_scenario, {
                 **common, "working_size": args.long_working_size, "frames": args.long_frames,
-                "size": args.long_size})
+                "size": args.long_size, "progress": True})
             report_long(long, args.long_frames, args.long_size, args.long_working_size)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"load average at the end {load}")
