@@ -159,13 +159,7 @@ class _Pass:
         model = self.model
         with torch.inference_mode(), self.owner.context():
             features = self._features(index)
-            out = model.track_step(
-                frame_idx=index, is_init_cond_frame=True, current_vision_feats=features.maps,
-                current_vision_pos_embeds=features.positions, feat_sizes=features.sizes,
-                output_dict=self.memory.as_output_dict(), num_frames=self.video_length,
-                track_in_reverse=self.reverse, run_mem_encoder=False,
-                **self.keyframe_prompts(labels),
-            )
+            out = self._track(index, features, self.keyframe_prompts(labels))
             low_res = _fill_holes(out["pred_masks"])
             high_res = F.interpolate(low_res, size=(model.image_size, model.image_size),
                                      mode="bilinear", align_corners=False)
@@ -176,6 +170,20 @@ class _Pass:
             )
             self.memory.set_positions(positions)
             self.memory.add_keyframe(index, FrameMemory(spatial, out["obj_ptr"]))
+
+    def _track(self, index: int, features: _Features, prompts: dict[str, Any] | None,
+               ) -> dict[str, Any]:
+        """The network's step on frame `index`: a keyframe with its `prompts` (its memory is
+        encoded by the caller), else a frame segmented from the memory and encoded into it."""
+        keyframe = prompts is not None
+        result: dict[str, Any] = self.model.track_step(
+            frame_idx=index, is_init_cond_frame=keyframe, current_vision_feats=features.maps,
+            current_vision_pos_embeds=features.positions, feat_sizes=features.sizes,
+            output_dict=self.memory.as_output_dict(), num_frames=self.video_length,
+            track_in_reverse=self.reverse, run_mem_encoder=not keyframe,
+            **(prompts or {"point_inputs": None, "mask_inputs": None}),
+        )
+        return result
 
     def keyframe_prompts(self, labels: np.ndarray) -> dict[str, Any]:
         """`track_step`'s prompt arguments for a keyframe: each object's mask as a mask prompt
@@ -190,16 +198,9 @@ class _Pass:
         if keyframe is not None:  # not a target in a planned pass; its masks stand as given
             return PropagatedFrame(index, np.array(keyframe, dtype=np.uint8),
                                    dict.fromkeys(self.ids, 1.0))
-        model = self.model
         with torch.inference_mode(), self.owner.context():
             features = self._features(index)
-            out = model.track_step(
-                frame_idx=index, is_init_cond_frame=False, current_vision_feats=features.maps,
-                current_vision_pos_embeds=features.positions, feat_sizes=features.sizes,
-                point_inputs=None, mask_inputs=None, output_dict=self.memory.as_output_dict(),
-                num_frames=self.video_length, track_in_reverse=self.reverse,
-                run_mem_encoder=True,
-            )
+            out = self._track(index, features, None)
             self.memory.set_positions(out["maskmem_pos_enc"])
             self.memory.add_frame(index, FrameMemory(out["maskmem_features"], out["obj_ptr"]))
             self.owner.last_memory_frames = self.memory.frame_count
