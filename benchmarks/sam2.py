@@ -12,6 +12,7 @@ per frame is smaller, but what is kept is the same. Each part runs in a fresh pr
 
     python benchmarks/sam2.py                                   # CPU: tiny, about 30 minutes
     python benchmarks/sam2.py --long-frames 300                 # a shorter long clip
+    python benchmarks/sam2.py --long-only --threads 1           # only the long clip
     python benchmarks/sam2.py --device cuda --variants tiny large --long-working-size 1024
 """
 
@@ -167,6 +168,7 @@ def main() -> None:
     parser.add_argument("--long-working-size", type=int, default=128,
                         help="the model's square working size on the long clip (1024 on a GPU)")
     parser.add_argument("--skip-long", action="store_true")
+    parser.add_argument("--long-only", action="store_true", help="only the long clip")
     args = parser.parse_args()
 
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
@@ -174,13 +176,14 @@ def main() -> None:
     for variant in args.variants:
         common = {"variant": variant, "device": args.device, "threads": args.threads}
         print(f"{variant}:")
-        clicks = in_fresh_process(click_scenario, {
-            **common, "working_size": None, "embeds": args.embeds, "decodes": args.decodes})
-        report_clicks(variant, clicks)
-        frames = in_fresh_process(propagation_scenario, {
-            **common, "working_size": None, "frames": args.frames, "size": CLICK_SIZE,
-            "progress": False})
-        report_propagation(frames)
+        if not args.long_only:
+            clicks = in_fresh_process(click_scenario, {
+                **common, "working_size": None, "embeds": args.embeds, "decodes": args.decodes})
+            report_clicks(variant, clicks)
+            frames = in_fresh_process(propagation_scenario, {
+                **common, "working_size": None, "frames": args.frames, "size": CLICK_SIZE,
+                "progress": False})
+            report_propagation(frames)
         if not args.skip_long:
             long = in_fresh_process(propagation_scenario, {
                 **common, "working_size": args.long_working_size, "frames": args.long_frames,
