@@ -3,6 +3,7 @@ what the SAM 2.1 engine gives when called directly."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -78,14 +79,16 @@ def test_propagate_and_batch_write_the_engines_masks(checkpoint: Path, dataset: 
         assert np.array_equal(read_label_map(out / f"{index:05d}.png"), labels)
 
     batch_out = tmp_path / "batch"
-    code = main(["batch", str(dataset), "--out", str(batch_out), "--engine", "sam2",
+    code = main(["batch", "propagate", str(dataset), "--out", str(batch_out), "--engine", "sam2",
                  "--weights", str(checkpoint), "--device", "cpu", "--workers", "1",
                  "--direction", "forward"])
     assert code == 0
-    for index in range(FRAMES):
-        name = f"{index:05d}.png"
-        assert np.array_equal(read_label_map(batch_out / "bear" / name),
-                              read_label_map(out / name))
+    names = json.loads((batch_out / "train_meta.json").read_text())["videos"]["bear"][
+        "source_frames"]  # LVOS frame id -> DAVIS name
+    assert sorted(names.values()) == [f"{index:05d}" for index in range(FRAMES)]
+    for frame_id, name in names.items():
+        written = read_label_map(batch_out / "Annotations" / "bear" / f"{frame_id}.png")
+        assert np.array_equal(written, read_label_map(out / f"{name}.png"))
 
 
 def test_segment_writes_the_engines_mask(checkpoint: Path, dataset: Path, tmp_path: Path,
