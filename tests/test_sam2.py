@@ -124,6 +124,16 @@ def test_wrong_files_get_a_clear_message(tmp_path: Path, checkpoint: Path,
     with pytest.raises(AnnotatorError, match="memory_attention.layers.2.linear1.weight"):
         load_sam2_checkpoint(missing, IMAGE_SIZE)
 
+    odd = tmp_path / "odd_blocks.pt"  # a hostile key, and a scalar where the patch weight is
+    torch.save({"model": {**state, "image_encoder.trunk.blocks.x1.norm1.weight": torch.zeros(1)}},
+               odd)
+    with pytest.raises(AnnotatorError, match="block 'x1' is not numbered"):
+        load_sam2_checkpoint(odd)
+    torch.save({"model": {**state, "image_encoder.trunk.patch_embed.proj.weight": torch.zeros(())}},
+               odd)
+    with pytest.raises(AnnotatorError, match="proj.weight is not a weight tensor"):
+        load_sam2_checkpoint(odd)
+
     older = tmp_path / "sam2_hiera_tiny.pt"
     torch.save({"model": {k: v for k, v in state.items() if "no_obj_embed" not in k}}, older)
     with pytest.raises(AnnotatorError, match="SAM 2.0 tiny"):

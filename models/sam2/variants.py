@@ -77,11 +77,14 @@ def detect_variant(state: Mapping[str, torch.Tensor]) -> str:
     if not isinstance(patch, torch.Tensor) or not any(k.startswith("memory_attention.")
                                                       for k in state):
         raise UnknownLayout(f"no SAM 2 image trunk ({_PATCH_KEY}) or memory attention in it")
+    if patch.ndim == 0:
+        raise UnknownLayout(f"{_PATCH_KEY} is not a weight tensor")
     width = int(patch.shape[0])
-    blocks = 1 + max(
-        (int(k[len(_BLOCK_PREFIX):].split(".")[0]) for k in state if k.startswith(_BLOCK_PREFIX)),
-        default=-1,
-    )
+    numbers = {k[len(_BLOCK_PREFIX):].split(".")[0] for k in state if k.startswith(_BLOCK_PREFIX)}
+    odd = sorted(n for n in numbers if not (n.isascii() and n.isdigit()))
+    if odd:
+        raise UnknownLayout(f"image trunk block {odd[0]!r} is not numbered as SAM 2's are")
+    blocks = 1 + max(map(int, numbers), default=-1)
     found = next((v.name for v in VARIANTS.values() if (v.embed_dim, v.blocks) == (width, blocks)),
                  None)
     if found is None:
