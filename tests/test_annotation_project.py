@@ -13,6 +13,7 @@ import pytest
 
 from annotator.annotation import FrameState
 from annotator.annotation.journal import journal_path
+from annotator.annotation.marks import QAMark, Verdict
 from annotator.annotation.journal_records import encode_record, read_journal
 from annotator.annotation.project import Project
 from annotator.errors import AnnotatorError
@@ -38,7 +39,7 @@ def test_open_edit_save_reopen(lvos_copy: Path, davis_root: Path) -> None:
     ball = annotation.add_object("ball", "the ball in the air")
     annotation.paint(5, ball.id, _stroke(0))
     annotation.paint(6, ball.id, _stroke(40))
-    annotation.set_mark(6, "check the edge")
+    annotation.set_mark(6, QAMark(Verdict.NEEDS_FIX, "check the edge"))
     before = {
         p.name: p.stat().st_mtime_ns for p in (lvos_copy / "Annotations/soccerball").iterdir()
     }
@@ -69,7 +70,7 @@ def test_open_edit_save_reopen(lvos_copy: Path, davis_root: Path) -> None:
     again = Project.open(lvos_copy)
     assert again.annotation.objects[2].caption == "the ball in the air"
     assert again.annotation.state(6, 2) == FrameState.KEYFRAME
-    assert again.annotation.marks == {6: "check the edge"}
+    assert again.annotation.marks == {6: QAMark(Verdict.NEEDS_FIX, "check the edge")}
     assert (again.annotation.label_map(6) == 2).sum() == 20 * 60
     again.close()
 
@@ -202,7 +203,7 @@ def test_journal_writes_the_state_only_when_it_changed(lvos_copy: Path) -> None:
 
 def test_damaged_saved_state_is_refused(lvos_copy: Path) -> None:
     project = Project.open(lvos_copy)
-    project.annotation.set_mark(3, "check")
+    project.annotation.set_mark(3, QAMark(Verdict.NEEDS_FIX, "check"))
     project.save()
     project.close()
     state_file = lvos_copy / ".annotator/soccerball.json"

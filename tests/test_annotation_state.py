@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from annotator.annotation import ChangeEvent, FrameState, VideoAnnotation
+from annotator.annotation.marks import QAMark, Verdict
 from annotator.formats.masks import read_label_map
 from annotator.formats.palette import object_colour
 
@@ -275,13 +276,23 @@ def test_set_state_promotes_an_edited_frame_and_undoes(video: VideoAnnotation) -
 def test_state_dict_round_trip(video: VideoAnnotation) -> None:
     obj = video.add_object("cat", "the cat on the left").id
     video.paint(1, obj, _box(0, 4, 0, 4))
-    video.apply_propagated(2, video.label_map(1))
-    video.set_mark(2, "check the tail")
+    video.apply_propagated(2, video.label_map(1), confidence={obj: 0.62})
+    video.apply_propagated(3, video.label_map(1), confidence={obj: 1.0})
+    video.set_mark(2, QAMark(Verdict.NEEDS_FIX, "check the tail"))
+    video.set_mark(3, QAMark(Verdict.ACCEPTED))
     copy = VideoAnnotation(video.frame_names, H, W)
     copy.load_state_dict(video.state_dict())
     assert copy.objects == video.objects
     assert [copy.state(i, obj) for i in range(12)] == [video.state(i, obj) for i in range(12)]
-    assert copy.marks == {2: "check the tail"}
+    assert copy.marks == {2: QAMark(Verdict.NEEDS_FIX, "check the tail"),
+                          3: QAMark(Verdict.ACCEPTED)}
+    # the propagator's confidence is kept to 1/250 (one byte a frame in the state file)
+    assert copy.confidence(2) == {obj: pytest.approx(0.62, abs=0.002)}
+    assert copy.confidence(3) == {obj: 1.0} and copy.confidence(4) == {}
+    # a note written before marks had verdicts is a frame that needs a fix
+    old = {**video.state_dict(), "marks": {video.frame_names[5]: "seen"}}
+    copy.load_state_dict(old)
+    assert copy.marks == {5: QAMark(Verdict.NEEDS_FIX, "seen")}
 
 
 def test_bad_input_is_refused(video: VideoAnnotation, davis_root: Path) -> None:

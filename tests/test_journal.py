@@ -11,6 +11,7 @@ import pytest
 
 from annotator.annotation import journal as journal_module
 from annotator.annotation.journal import journal_path
+from annotator.annotation.marks import QAMark, Verdict
 from annotator.annotation.journal_records import MAGIC, encode_record, read_journal, scan
 from annotator.annotation.project import Project
 from annotator.errors import AnnotatorError
@@ -111,7 +112,7 @@ def test_a_journal_without_a_valid_start_is_offered_and_never_deleted_unasked(lv
     assert project.has_recovery()
     project.save()  # nothing decided yet: the journal of the earlier session stays
     assert path.read_bytes() == bytes(data)
-    project.annotation.set_mark(0, "seen")  # a first change moves it aside, untouched
+    project.annotation.set_mark(0, QAMark(Verdict.ACCEPTED, "seen"))  # a first change moves it aside, untouched
     assert project.journal.set_aside is not None
     assert project.journal.set_aside.read_bytes() == bytes(data)
     assert not scan(path.read_bytes())[1]

@@ -1,36 +1,50 @@
 """The tool's own state of a video as plain JSON-ready data: objects, per-object frame states
-(run-length coded) and QA marks, and back."""
+(run-length coded), QA marks and the propagator's confidence, and back."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from annotator.annotation.marks import QAMark
 from annotator.annotation.objects import STATES_BY_CODE, ObjectInfo
+
+CONFIDENCE_STEPS = 250  # confidence is kept in the file as round(c * 250), one byte a frame
+NO_CONFIDENCE = 255  # the byte of a frame without a confidence
 
 
 @dataclass(frozen=True)
 class SavedState:
-    """Objects, their state codes per frame, and marks by frame index."""
+    """Objects, their state codes per frame, marks by frame index, and per object the
+    propagator's confidence on each frame (float, NaN where there is none)."""
 
     objects: dict[int, ObjectInfo]
     states: dict[int, np.ndarray]
-    marks: dict[int, str]
+    marks: dict[int, QAMark]
+    confidence: dict[int, np.ndarray]
 
 
 def encode_state(objects: Iterable[ObjectInfo], states: Mapping[int, np.ndarray],
-                 marks: Mapping[int, str], frame_names: Sequence[str]) -> dict[str, Any]:
-    """Objects (in id order), state runs and marks (keyed by frame name)."""
+                 marks: Mapping[int, QAMark], frame_names: Sequence[str],
+                 confidence: Mapping[int, np.ndarray] | None = None) -> dict[str, Any]:
+    """Objects (in id order), state runs, marks (keyed by frame name) and confidence (one
+    zlib-compressed, base64 byte string per object that has any)."""
     return {
         "objects": [
             {"id": o.id, "category": o.category, "caption": o.caption, "colour": list(o.colour)}
             for o in sorted(objects, key=lambda o: o.id)
         ],
         "states": {str(object_id): _runs(codes) for object_id, codes in sorted(states.items())},
-        "marks": {frame_names[i]: note for i, note in sorted(marks.items())},
+        "marks": {frame_names[i]: mark.to_json() for i, mark in sorted(marks.items())},
+        "confidence": {str(object_id): _confidence_text(values)
+                       for object_id, values in sorted((confidence or {}).items())
+                       if not np.isnan(values).all()},
     }
 
 
@@ -38,7 +52,8 @@ def decode_state(data: Mapping[str, Any], frame_names: Sequence[str]) -> SavedSt
     """The state in `data` (as `encode_state` writes it) for a video of `frame_names`.
 
     Raises ValueError (KeyError, TypeError) on damaged data, saying what is wrong; marks of
-    frames the video does not have are dropped.
+    frames the video does not have are dropped, and so is the confidence of objects it does not
+    name.
     """
     objects: dict[int, ObjectInfo] = {}
     states: dict[int, np.ndarray] = {}
@@ -59,10 +74,34 @@ def decode_state(data: Mapping[str, Any], frame_names: Sequence[str]) -> SavedSt
         if object_id in states:
             states[object_id] = _from_runs(_typed(runs, list, "state runs"), len(frame_names))
     positions = {name: i for i, name in enumerate(frame_names)}
-    marks = {positions[name]: _typed(note, str, "a mark")
-             for name, note in _typed(data.get("marks", {}), dict, "marks").items()
+    marks = {positions[name]: QAMark.from_json(mark)
+             for name, mark in _typed(data.get("marks", {}), dict, "marks").items()
              if name in positions}
-    return SavedState(objects, states, marks)
+    confidence = {int(key): _confidence_values(text, len(frame_names))
+                  for key, text in _typed(data.get("confidence", {}), dict,
+                                          "confidence").items() if int(key) in objects}
+    return SavedState(objects, states, marks, confidence)
+
+
+def _confidence_text(values: np.ndarray) -> str:
+    codes = np.where(np.isnan(values), NO_CONFIDENCE,
+                     np.round(np.clip(np.nan_to_num(values), 0, 1) * CONFIDENCE_STEPS))
+    return base64.b64encode(zlib.compress(codes.astype(np.uint8).tobytes())).decode("ascii")
+
+
+def _confidence_values(text: Any, length: int) -> np.ndarray:
+    try:
+        raw = zlib.decompress(base64.b64decode(_typed(text, str, "confidence"), validate=True))
+    except (binascii.Error, zlib.error) as exc:
+        raise ValueError(f"unreadable confidence ({exc})") from exc
+    codes = np.frombuffer(raw, np.uint8)
+    if codes.size != length:
+        raise ValueError(f"confidence covers {codes.size} frames, the video has {length}")
+    if ((codes > CONFIDENCE_STEPS) & (codes != NO_CONFIDENCE)).any():
+        raise ValueError("confidence byte out of range")
+    values = codes.astype(np.float64) / CONFIDENCE_STEPS
+    values[codes == NO_CONFIDENCE] = np.nan
+    return values
 
 
 def _is_int(value: Any) -> bool:

@@ -20,6 +20,7 @@ from annotator.annotation.history import (
     Step,
     UndoGroup,
 )
+from annotator.annotation.marks import QAMark
 from annotator.annotation.objects import (
     MAX_OBJECT_ID,
     MIN_OBJECT_ID,
@@ -85,7 +86,7 @@ class VideoAnnotation:
         self.history = History(max_undo_bytes, max_undo_steps)
         self._dirty_frames: set[int] = set()
         self._meta_dirty = False
-        self.marks: dict[int, str] = {}
+        self.marks: dict[int, QAMark] = {}
         self._meta_revision = 0
         self._store = LabelStore(len(self.frame_names), self.height, self.width)
         self._objects: dict[int, ObjectInfo] = {}
@@ -93,7 +94,7 @@ class VideoAnnotation:
         self._listeners: list[Listener] = []
         self._lock = threading.RLock()
         self._pending: _Pending | None = None
-        self._confidence: dict[int, dict[int, float]] = {}  # frame -> object -> 0..1
+        self._confidence: dict[int, np.ndarray] = {}  # object -> 0..1 per frame, NaN: none
         self._op_depth = 0
 
     # ----------------------------------------------------------------- reading
@@ -161,8 +162,9 @@ class VideoAnnotation:
         `index`, for the objects whose mask there is still the propagated one."""
         with self._lock:
             index = self._index(index)
-            return {o: c for o, c in self._confidence.get(index, {}).items()
-                    if o in self._states and self._states[o][index] == _PROPAGATED}
+            return {o: float(values[index]) for o, values in self._confidence.items()
+                    if not np.isnan(values[index]) and o in self._states
+                    and self._states[o][index] == _PROPAGATED}
 
     def keyframes(self, object_ids: Iterable[int] | None = None) -> dict[int, np.ndarray]:
         """Frame index -> label map (copy) for every frame of `keyframe_indices`."""
@@ -403,7 +405,7 @@ class VideoAnnotation:
         them is a keyframe or edited on this frame it keeps its pixels, as do objects outside
         `object_ids` and void. The others become `propagated` where they have pixels, else
         `empty`. Ids in `labels` that are no (longer an) object are dropped. The engine's
-        `confidence` in the objects taken is kept (in memory only) for `confidence`.
+        `confidence` in the objects taken is kept for `confidence` (and saved with the state).
         """
         index = self._index(index)
         labels = self._check_labels(labels)
@@ -432,16 +434,27 @@ class VideoAnnotation:
                 code = _PROPAGATED if object_id in present else _EMPTY
                 self._set_codes(object_id, frame, np.array([code], np.uint8))
             if confidence is not None:
-                scores = self._confidence.setdefault(index, {})
-                scores.update({o: float(confidence[o]) for o in covered - fixed
-                               if o in confidence})
+                self._keep_confidence(index, {o: confidence[o] for o in covered - fixed
+                                              if o in confidence})
 
-    def set_mark(self, index: int, note: str | None) -> None:
-        """Attach a QA note to a frame (None removes it); saved with the tool's state."""
+    def _keep_confidence(self, index: int, scores: Mapping[int, float]) -> None:
+        changed = False
+        for object_id, score in scores.items():
+            values = self._confidence.get(object_id)
+            if values is None:
+                values = self._confidence[object_id] = np.full(len(self), np.nan)
+            if values[index] != score:
+                values[index] = score
+                changed = True
+        if changed:
+            self._meta_changed()
+
+    def set_mark(self, index: int, mark: QAMark | None) -> None:
+        """Put a reviewer's mark on a frame (None removes it); saved with the tool's state."""
         index = self._index(index)
         with self._operation(ChangeReason.MARK) as pending:
-            if note:
-                self.marks[index] = note
+            if mark is not None:
+                self.marks[index] = mark
             else:
                 self.marks.pop(index, None)
             self._meta_changed()
@@ -556,7 +569,7 @@ class VideoAnnotation:
         """Objects, frame states (run-length coded) and marks as plain JSON-ready data."""
         with self._lock:
             return encode_state(self._objects.values(), self._states, self.marks,
-                                self.frame_names)
+                                self.frame_names, self._confidence)
 
     def load_state_dict(self, data: dict[str, Any]) -> None:
         """Replace objects, states and marks with `state_dict()` data (no undo step); objects
@@ -567,6 +580,8 @@ class VideoAnnotation:
             self._objects = {**saved.objects, **{i: self._objects[i] for i in kept}}
             self._states = {**saved.states, **{i: self._states[i] for i in kept}}
             self.marks = saved.marks
+            self._confidence = {**saved.confidence, **{i: self._confidence[i] for i in kept
+                                                       if i in self._confidence}}
             self._meta_revision += 1
 
     def notify_loaded(self) -> None:
@@ -615,6 +630,7 @@ class VideoAnnotation:
         self._pending.objects_changed = True
 
     def _drop_object(self, info: ObjectInfo) -> None:
+        self._confidence.pop(info.id, None)
         states = self._states.pop(info.id)
         del self._objects[info.id]
         self.history.record(ObjectPatch(info.id, info, None, states, None))
