@@ -13,8 +13,8 @@ import pytest
 
 from annotator.annotation import FrameState
 from annotator.annotation.journal import journal_path
-from annotator.annotation.marks import QAMark, Verdict
 from annotator.annotation.journal_records import encode_record, read_journal
+from annotator.annotation.marks import QAMark, Verdict
 from annotator.annotation.project import Project
 from annotator.errors import AnnotatorError
 from annotator.formats.masks import read_label_map

@@ -11,8 +11,8 @@ import pytest
 
 from annotator.annotation import journal as journal_module
 from annotator.annotation.journal import journal_path
-from annotator.annotation.marks import QAMark, Verdict
 from annotator.annotation.journal_records import MAGIC, encode_record, read_journal, scan
+from annotator.annotation.marks import QAMark, Verdict
 from annotator.annotation.project import Project
 from annotator.errors import AnnotatorError
 from annotator.formats.masks import read_label_map
@@ -112,7 +112,8 @@ def test_a_journal_without_a_valid_start_is_offered_and_never_deleted_unasked(lv
     assert project.has_recovery()
     project.save()  # nothing decided yet: the journal of the earlier session stays
     assert path.read_bytes() == bytes(data)
-    project.annotation.set_mark(0, QAMark(Verdict.ACCEPTED, "seen"))  # a first change moves it aside, untouched
+    # a first change moves it aside, untouched
+    project.annotation.set_mark(0, QAMark(Verdict.ACCEPTED, "seen"))
     assert project.journal.set_aside is not None
     assert project.journal.set_aside.read_bytes() == bytes(data)
     assert not scan(path.read_bytes())[1]
