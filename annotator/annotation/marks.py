@@ -37,4 +37,4 @@ class QAMark:
             return cls(Verdict.NEEDS_FIX, value)
         if not isinstance(value, dict) or not isinstance(value.get("comment", ""), str):
             raise ValueError(f"bad QA mark {value!r}")
-        return cls(Verdict(value.get("verdict")), value.get("comment", ""))
+        return cls(Verdict(str(value.get("verdict"))), value.get("comment", ""))
