@@ -8,4 +8,5 @@ COMMAND_MODULES = (
     "propagate",
     "evaluate",
     "batch",
+    "review",
 )

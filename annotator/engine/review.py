@@ -1,10 +1,10 @@
-"""Review a video's masks against ground truth: find the ground-truth PNGs of the open video,
-score every frame (J, F and J&F per object) and list the frames worst first. No Qt: the GUI runs
-`review_video` in a worker and `score_frame` for a single edited frame; scripts use both.
+"""Review a video's masks against ground truth: score every frame that has ground truth (J, F
+and J&F per object) and list the frames worst first. No Qt: the GUI runs `review_video` in a
+worker and `score_frame` for a single edited frame; scripts use both.
 
 Typical use::
 
-    truth = find_ground_truth("/data/DAVIS", "bear", annotation.frame_names, annotation.size)
+    truth = find_masks("/data/DAVIS", "bear", annotation.frame_names, annotation.size)
     review = review_video(annotation, truth)
     for row in review.rows[:5]:         # the five worst frames
         print(row.name, row.mean_jf)
@@ -14,40 +14,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from annotator.errors import AnnotatorError
-from annotator.formats.atomic import safe_join
-from annotator.formats.masks import read_label_map
+from annotator.engine.mask_sets import MaskSet
 from annotator.quality.metrics import frame_scores
-from annotator.video.dataset import DAVIS_RESOLUTIONS, SPLIT_NAMES, png_files
 from models.protocols import VOID
 
 Progress = Callable[[int, int], None]
 
 
 class LabelSource(Protocol):
-    """What a review reads: frame names and one label map per frame (a VideoAnnotation)."""
+    """What a review reads: frame names and one label map per frame (a VideoAnnotation, or a
+    prediction read from files)."""
 
-    frame_names: list[str]
+    @property
+    def frame_names(self) -> list[str]: ...
 
     def label_map(self, index: int) -> np.ndarray: ...
-
-
-@dataclass(frozen=True)
-class GroundTruth:
-    """The ground-truth PNGs of one video: frame name -> file, for frames that have one."""
-
-    folder: Path
-    paths: dict[str, Path]
-    size: tuple[int, int]
-
-    def labels(self, name: str) -> np.ndarray:
-        """The ground-truth label map of frame `name` (AnnotatorError names a bad file)."""
-        return read_label_map(self.paths[name], expected_size=self.size)
 
 
 @dataclass(frozen=True)
@@ -81,7 +66,7 @@ class FrameReview:
 class Review:
     """Every scored frame of a video, worst J&F first, and the objects scored."""
 
-    truth: GroundTruth
+    truth: MaskSet
     object_ids: tuple[int, ...]
     rows: list[FrameReview]
 
@@ -93,51 +78,6 @@ class Review:
 def worst_first(rows: Sequence[FrameReview]) -> list[FrameReview]:
     """Rows by J&F, lowest first; ties in frame order."""
     return sorted(rows, key=lambda row: (row.mean_jf, row.index))
-
-
-def ground_truth_candidates(path: Path, video: str) -> list[Path]:
-    """Folders that may hold `video`'s ground truth under `path`, most specific first:
-    the folder itself, ``<path>/<video>``, ``Annotations/<video>``, the DAVIS resolution
-    folders and the split folders."""
-    candidates = [path, safe_join(path, video), safe_join(path, "Annotations", video)]
-    candidates += [safe_join(path, "Annotations", res, video) for res in DAVIS_RESOLUTIONS]
-    for split in SPLIT_NAMES:
-        candidates.append(safe_join(path, "Annotations", split, video))
-        candidates.append(safe_join(path, split, "Annotations", video))
-    return candidates
-
-
-def find_ground_truth(
-    path: str | Path,
-    video: str,
-    frame_names: Sequence[str],
-    size: tuple[int, int],
-    own_masks: Path | None = None,
-) -> GroundTruth:
-    """The ground truth of `video` in `path`: a folder of ``<frame>.png`` or a dataset root
-    whose ``Annotations/<video>/`` (or ``Annotations/480p/<video>/``) holds them. Frames are
-    matched by name; `own_masks` (the video's own annotation folder) is refused."""
-    path = Path(path)
-    if not path.is_dir():
-        raise AnnotatorError("no such folder for ground truth", path)
-    wanted = set(frame_names)
-    own = own_masks.resolve() if own_masks is not None else None
-    for folder in ground_truth_candidates(path, video):
-        stems = png_files(folder)
-        matched = {name: p for name, p in stems.items() if name in wanted}
-        if not matched:
-            continue
-        if own is not None and folder.resolve() == own:
-            raise AnnotatorError(
-                "this is the video's own annotation folder; pick the ground truth to compare "
-                "with", folder)
-        ordered = {name: matched[name] for name in frame_names if name in matched}
-        return GroundTruth(folder, ordered, (size[0], size[1]))
-    raise AnnotatorError(
-        f"no ground truth for video {video!r}: expected PNGs named like its frames "
-        f"({frame_names[0]}.png …) here, in {video}/ or in Annotations/{video}/",
-        path,
-    )
 
 
 def object_ids_of(labels: np.ndarray) -> set[int]:
@@ -171,7 +111,7 @@ def _review_row(
 
 def review_video(
     annotation: LabelSource,
-    truth: GroundTruth,
+    truth: MaskSet,
     object_ids: Sequence[int] | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -184,7 +124,7 @@ def review_video(
     `should_stop()` turns true.
     """
     position = {name: i for i, name in enumerate(annotation.frame_names)}
-    names = [name for name in truth.paths if name in position]
+    names = [name for name in truth.names if name in position]
     scored: list[tuple[int, str, dict[int, tuple[float, float]]]] = []
     found: set[int] = set()
     for done, name in enumerate(names, 1):
