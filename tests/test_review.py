@@ -17,7 +17,8 @@ from review_helpers import (
     truth,
 )
 
-from annotator.engine.review import find_ground_truth, review_video, score_frame
+from annotator.engine.mask_sets import find_masks
+from annotator.engine.review import review_video, score_frame
 from annotator.errors import AnnotatorError
 from annotator.formats.masks import write_label_map
 
@@ -42,9 +43,9 @@ def truths(davis_root):
 
 def test_damaged_frames_come_first_with_their_counted_j(davis_root, truths):
     prediction = Prediction([damage(labels, i) for i, labels in enumerate(truths)])
-    found = find_ground_truth(davis_root, SEQUENCE, prediction.frame_names, SIZE)
-    assert found.folder == davis_root / "Annotations" / "480p" / SEQUENCE
-    assert list(found.paths) == prediction.frame_names  # the clip's 12 of the 82 frames
+    found = find_masks(davis_root, SEQUENCE, prediction.frame_names, SIZE)
+    assert found.source == davis_root / "Annotations" / "480p" / SEQUENCE
+    assert list(found.names) == prediction.frame_names  # the clip's 12 of the 82 frames
     review = review_video(prediction, found)
     assert review.object_ids == (1,)
     assert {row.index for row in review.rows[:3]} == DAMAGED
@@ -94,27 +95,35 @@ def test_ground_truth_folders_and_bad_input(tmp_path, davis_root, truths):
     plain.mkdir()
     for i in (0, 4, 9):
         shutil.copy(source / f"{i:05d}.png", plain / f"{i:05d}.png")
-    found = find_ground_truth(plain, SEQUENCE, names, SIZE)
-    assert found.folder == plain and list(found.paths) == ["00000", "00004", "00009"]
+    found = find_masks(plain, SEQUENCE, names, SIZE)
+    assert found.source == plain and list(found.names) == ["00000", "00004", "00009"]
     review = review_video(Prediction(list(truths)), found)
     assert sorted(row.index for row in review.rows) == [0, 4, 9]
     assert all(row.mean_jf == 1.0 for row in review.rows)
 
     results = tmp_path / "results"  # a model's output folder: <dir>/<video>/<frame>.png
     shutil.copytree(plain, results / SEQUENCE)
-    assert find_ground_truth(results, SEQUENCE, names, SIZE).folder == results / SEQUENCE
+    assert find_masks(results, SEQUENCE, names, SIZE).source == results / SEQUENCE
 
-    with pytest.raises(AnnotatorError, match="no ground truth for video 'kite'") as caught:
-        find_ground_truth(davis_root, "kite", names, SIZE)
+    with pytest.raises(AnnotatorError, match="no masks for video 'kite'") as caught:
+        find_masks(davis_root, "kite", names, SIZE)
     assert caught.value.path == davis_root
     with pytest.raises(AnnotatorError, match="own annotation folder"):
-        find_ground_truth(results, SEQUENCE, names, SIZE, own_masks=results / SEQUENCE)
+        find_masks(results, SEQUENCE, names, SIZE, own_masks=results / SEQUENCE)
     with pytest.raises(AnnotatorError, match="no such folder"):
-        find_ground_truth(tmp_path / "missing", SEQUENCE, names, SIZE)
+        find_masks(tmp_path / "missing", SEQUENCE, names, SIZE)
+    # a folder of PNGs chosen for one video is no other video's ground truth (its frames may
+    # well be named alike); a folder named after the video, or a dataset root, still is
+    with pytest.raises(AnnotatorError, match="no masks for video 'boat'"):
+        find_masks(plain, "boat", names, SIZE, folder_itself=False)
+    assert find_masks(results / SEQUENCE, SEQUENCE, names, SIZE,
+                      folder_itself=False).source == results / SEQUENCE
+    assert find_masks(davis_root, "boat", names, SIZE, folder_itself=False).source == \
+        davis_root / "Annotations" / "480p" / "boat"
 
     small = tmp_path / "small"  # ground truth of another size: the file is named
     write_label_map(small / "00002.png", np.ones((48, 85), np.uint8))
-    wrong = find_ground_truth(small, SEQUENCE, names, SIZE)
+    wrong = find_masks(small, SEQUENCE, names, SIZE)
     with pytest.raises(AnnotatorError) as caught:
         review_video(Prediction(list(truths)), wrong)
     assert caught.value.path == small / "00002.png"
@@ -122,7 +131,7 @@ def test_ground_truth_folders_and_bad_input(tmp_path, davis_root, truths):
 
 def test_stops_when_asked(davis_root, truths):
     prediction = Prediction(list(truths))
-    found = find_ground_truth(davis_root, SEQUENCE, prediction.frame_names, SIZE)
+    found = find_masks(davis_root, SEQUENCE, prediction.frame_names, SIZE)
     seen = []
     result = review_video(prediction, found, progress=lambda d, t: seen.append((d, t)),
                           should_stop=lambda: len(seen) >= 3)

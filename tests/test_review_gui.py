@@ -52,7 +52,7 @@ def test_review_worst_frames_first_then_fix_them(qtbot, tmp_path, monkeypatch, d
     assert view.compare(str(davis_root))
     qtbot.waitUntil(lambda: len(review.rows) == FRAMES and not review.busy, timeout=30_000)
     assert view.dock.isVisible()
-    assert review.truth.folder == davis_root / "Annotations" / "480p" / SEQUENCE
+    assert review.truth.source == davis_root / "Annotations" / "480p" / SEQUENCE
     shown = [panel.frame_at(row) for row in range(panel.table.rowCount())]
     assert sorted(shown) == list(range(FRAMES)) and set(shown[:3]) == DAMAGED
     before = {}
@@ -68,18 +68,19 @@ def test_review_worst_frames_first_then_fix_them(qtbot, tmp_path, monkeypatch, d
     click_row(window, SHIFTED)
     assert c.index == SHIFTED
     view.actions["beside"].setChecked(True)
-    assert view.truth_box.isVisible() and panel.beside.isChecked()
+    assert view.truth_box.isVisible() and panel.view_mode.currentData() == "side"
     assert "00005" in view.truth_title.text() and "J&F" in view.truth_title.text()
     alpha = rgba_of(view.truth_canvas.overlay_image())[..., 3]
     assert np.array_equal(alpha > 0, truth(davis_root, SHIFTED) == 1)
-    view.actions["differences"].setChecked(True)  # the shift: magenta where the masks differ
+    view.actions["difference_view"].setChecked(True)  # the shift: magenta where it is missed
+    assert panel.view_mode.currentData() == "difference" and view.truth_legend.isVisible()
     marks = rgba_of(view.truth_canvas.rim_layer_image())
     gt_shifted = truth(davis_root, SHIFTED)
     expected = gt_shifted != c.annotation.label_map(SHIFTED)
     assert expected.sum() > 1000 and np.array_equal(marks[..., 3] > 0, expected)
     magenta = (marks[..., 0] == 255) & (marks[..., 1] == 0) & (marks[..., 3] > 0)
     assert np.array_equal(magenta, expected & (gt_shifted == 1))  # missed; the rest is cyan
-    assert panel.differences.isChecked()
+    view.actions["beside"].setChecked(True)
     window.canvas.zoom(2.0)
     window.canvas.horizontalScrollBar().setValue(window.canvas.horizontalScrollBar().maximum())
     qtbot.wait(50)  # scroll bars come and go
@@ -142,7 +143,9 @@ def test_review_worst_frames_first_then_fix_them(qtbot, tmp_path, monkeypatch, d
 
 def test_wrong_folders_and_the_next_video(qtbot, tmp_path, monkeypatch, davis_root):
     """A folder without the video's ground truth, or its own masks, is refused with the reason;
-    a dataset root chosen once serves the next video opened too."""
+    a dataset root chosen once serves the next video opened too; a folder of one video's PNGs
+    does not (the next video's frames are named alike: it was scored against the other
+    video's truth, "mean J&F 0.000 over 12 frames")."""
     root = make_predictions(davis_root, tmp_path / "predictions")
     make_lvos_dataset(davis_root, tmp_path / "other", "boat", FRAMES)
     (root / "JPEGImages" / "boat").symlink_to(tmp_path / "other" / "JPEGImages" / "boat")
@@ -156,7 +159,7 @@ def test_wrong_folders_and_the_next_video(qtbot, tmp_path, monkeypatch, davis_ro
     empty = tmp_path / "empty"
     empty.mkdir()
     assert not view.compare(str(empty))
-    assert "no ground truth for video 'bear'" in window.last_error
+    assert "no masks for video 'bear'" in window.last_error
     assert str(empty) in window.last_error
     assert not c.review.active and not view.dock.isVisible()
 
@@ -165,6 +168,23 @@ def test_wrong_folders_and_the_next_video(qtbot, tmp_path, monkeypatch, davis_ro
     c.open_video(c.dataset, "boat")  # not annotated: the boat is missed on every frame
     qtbot.waitUntil(lambda: c.video == "boat" and len(c.review.rows) == FRAMES
                     and not c.review.busy, timeout=30_000)
-    assert c.review.truth.folder == davis_root / "Annotations" / "480p" / "boat"
+    assert c.review.truth.source == davis_root / "Annotations" / "480p" / "boat"
     assert all(row.j == (0.0,) for row in c.review.rows.values())
     assert view.panel.table.rowCount() == FRAMES
+
+    c.open_video(c.dataset, SEQUENCE)  # the bear's own truth folder, chosen for the bear
+    qtbot.waitUntil(lambda: c.video == SEQUENCE and c.review.active, timeout=30_000)
+    assert view.compare(str(davis_root / "Annotations" / "480p" / SEQUENCE))
+    qtbot.waitUntil(lambda: len(c.review.rows) == FRAMES and not c.review.busy,
+                    timeout=30_000)
+    view.actions["differences"].setChecked(True)
+    assert window.canvas.marks_layer_image() is not None
+    c.open_video(c.dataset, "boat")
+    qtbot.waitUntil(lambda: c.video == "boat" and c.review.checks.complete, timeout=30_000)
+    assert not c.review.active and c.review.rows == {}
+    assert "No ground truth" in view.panel.summary.text()
+    # the differences box is off and disabled with no truth to differ from, and shows nothing
+    assert not view.actions["differences"].isChecked()
+    assert not view.panel.differences.isChecked() and not view.panel.differences.isEnabled()
+    assert window.canvas.marks_layer_image() is None
+    assert view.panel.view_mode.currentData() == "overlay" and not view.truth_box.isVisible()

@@ -28,7 +28,8 @@ from annotator.formats.palette import davis_palette
 from annotator.quality.differences import difference_codes
 from annotator.quality.overlay_video import write_video
 from annotator.quality.render import captioned, differences, overlay
-from annotator.quality.review_report import FrameRow, ReportVideo
+from annotator.quality.review_report import FrameRow, ReportVideo, write_report
+from annotator.video.opening import open_frames
 from models.protocols import FrameSequence, ShouldStop
 
 Progress = Callable[[int, int], None]
@@ -113,6 +114,7 @@ def review_one(inputs: ReviewInputs, frames: FrameSequence, progress: Progress |
                            else None, should_stop=should_stop)
     if signals is None:
         return None
+    object_ids |= set(inputs.object_scores)  # a result hidden by others on every frame too
     for frame in signals:
         object_ids |= set(frame.objects)
     names = inputs.prediction.frame_names
@@ -170,3 +172,18 @@ def write_overlay_video(path: str | Path, inputs: ReviewInputs, frames: FrameSeq
     total = len(video.rows)
     return write_video(path, (video_picture(inputs, frames, row) for row in video.rows),
                        progress=(lambda done: progress(done, total)) if progress else None)
+
+
+def write_review(inputs: ReviewInputs, frames_path: Path, folder: Path,
+                 video_file: Path | None = None, progress: Progress | None = None) -> list[Path]:
+    """Review one video and write its report into `folder` (and its overlay video to
+    `video_file`); the frames are opened here, so a worker can run it. Returns the paths
+    written."""
+    with open_frames(frames_path) as frames:
+        video = review_one(inputs, frames, progress)
+        assert video is not None  # nothing stops it
+        written = []
+        if video_file is not None:
+            write_overlay_video(video_file, inputs, frames, video, progress)
+            written.append(video_file)
+        return write_report(folder, [video]) + written

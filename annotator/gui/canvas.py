@@ -78,6 +78,10 @@ class Canvas(QGraphicsView):
         ):
             item.setZValue(z)
             self.scene().addItem(item)
+        self._marks_item = QGraphicsPixmapItem()  # review marks: over the masks and their rim
+        self._marks_item.setZValue(2.5)
+        self._marks_item.setVisible(False)
+        self.scene().addItem(self._marks_item)
         self._box_item = QGraphicsRectItem()
         self._box_item.setPen(_cosmetic_pen(QColor(255, 255, 0), dashed=True))
         self._polygon_item = QGraphicsPathItem()
@@ -124,6 +128,19 @@ class Canvas(QGraphicsView):
         if not self._rim_item.isVisible():
             return None
         return self._rim_item.pixmap().toImage().convertToFormat(QImage.Format.Format_RGBA8888)
+
+    def set_marks(self, image: QImage | None) -> None:
+        """Marks over the masks (the review's differences); None hides them."""
+        self._marks_item.setVisible(image is not None)
+        if image is not None:
+            self._marks_item.setPixmap(QPixmap.fromImage(image))
+
+    def marks_layer_image(self) -> QImage | None:
+        """The review marks as drawn; None when hidden."""
+        if not self._marks_item.isVisible():
+            return None
+        return self._marks_item.pixmap().toImage().convertToFormat(
+            QImage.Format.Format_RGBA8888)
 
     def set_candidate(self, rgba: np.ndarray | None) -> None:
         self._set_rgba(self._candidate_item, rgba)

@@ -80,8 +80,11 @@ def build_menus(window: MenuHost) -> None:
                  "cancel_propagation"):
         propagate.addAction(a[name])
     review = bar.addMenu("&Review")
-    for name in ("compare", "beside", "differences", "panel", None, "next_worst",
-                 "previous_worst", "sort", "rerun", None, "stop"):
+    for name in ("open_prediction", "open_prediction_json", "compare", None, "overlay",
+                 "beside", "difference_view", "differences", "panel", None, "next_worst",
+                 "previous_worst", "sort", "rerun", None, "mark_accepted", "mark_needs_fix",
+                 "next_unreviewed", "next_needs_fix", None, "fix_here", "repropagate",
+                 "report", None, "stop"):
         review.addSeparator() if name is None else review.addAction(
             window.review_view.actions[name])
     help_menu = bar.addMenu("&Help")

@@ -1,5 +1,6 @@
 """The GUI side of review mode: the ground truth chosen for the open video, the score of every
-frame against it, and keeping those scores current as the person fixes frames.
+frame against it, and keeping those scores current as the person fixes frames; and, through
+its `checks`, the flags of every frame without ground truth.
 
 A whole review runs in the review worker. The frames changed in one event-loop turn are
 rescored together: a single frame (a stroke) on the GUI thread, a few milliseconds; several
@@ -18,12 +19,15 @@ import numpy as np
 from PyQt6.QtCore import QObject, QThread, QTimer, pyqtSignal
 
 from annotator.annotation import ChangeEvent
-from annotator.engine.review import FrameReview, GroundTruth, find_ground_truth, score_frame
+from annotator.engine.mask_sets import MaskSet, find_masks
+from annotator.engine.review import FrameReview, score_frame
 from annotator.engine.review import Review as ReviewResult
 from annotator.errors import AnnotatorError
 from annotator.gui.opened_video import OpenedVideo
+from annotator.gui.review_checks import CheckControl
 from annotator.gui.review_worker import RescoreRequest, ReviewWorker
-from annotator.gui.workers import start_in_thread, stop_thread
+from annotator.gui.workers import TaskQueue, start_in_thread, stop_thread
+from annotator.quality.review_report import rank_key
 
 GT_CACHE_FRAMES = 4  # ground-truth label maps kept for the frames on screen
 
@@ -32,6 +36,7 @@ class ReviewControl(QObject):
     started = pyqtSignal()  # a whole review began
     progress = pyqtSignal(int, int)  # frames done, frames to do
     updated = pyqtSignal(object)  # frozenset of frame indices whose rows changed (all: empty)
+    ordered = pyqtSignal()  # `order` was sorted again
     cleared = pyqtSignal()  # no ground truth any more
     seek = pyqtSignal(int)  # show this frame
     message = pyqtSignal(str)
@@ -52,7 +57,8 @@ class ReviewControl(QObject):
         self.worker.rescored.connect(self._on_rescored)
         self.worker.failed.connect(self._on_failed)
         self.source: Path | None = None  # the folder the person chose
-        self.truth: GroundTruth | None = None
+        self.source_video: str | None = None  # the video it was chosen for
+        self.truth: MaskSet | None = None
         self.object_ids: tuple[int, ...] = ()
         self.rows: dict[int, FrameReview] = {}
         self.order: list[int] = []  # frame indices, worst first as of the last sort
@@ -67,6 +73,10 @@ class ReviewControl(QObject):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(0)
         self._flush_timer.timeout.connect(self._flush)
+        self.checks = CheckControl(self)
+        self.checks.error.connect(self.error)
+        self.tasks = TaskQueue("vos-review-tasks", self)  # predictions opened, reports
+        self.checks.updated.connect(self._on_checked)
 
     # ---- state ---------------------------------------------------------------------------
     @property
@@ -94,7 +104,7 @@ class ReviewControl(QObject):
         if self.truth is None or self.video is None:
             return None
         name = self.video.annotation.frame_names[index]
-        return name if name in self.truth.paths else None
+        return name if name in self.truth else None
 
     def ground_truth(self, index: int) -> np.ndarray | None:
         """The ground-truth label map of frame `index` (one PNG read, then cached)."""
@@ -122,7 +132,7 @@ class ReviewControl(QObject):
         except (AnnotatorError, OSError) as exc:  # OSError: a folder it may not list
             self.error.emit(str(exc))
             return False
-        self.source = Path(path)
+        self.source, self.source_video = Path(path), self.video.project.video
         self._start(truth)
         return True
 
@@ -132,16 +142,31 @@ class ReviewControl(QObject):
             self._start(self.truth)
 
     def sort(self) -> None:
-        """Order the rows worst first again (fixed frames move down)."""
-        self.order = [row.index for row in sorted(self.rows.values(),
-                                                  key=lambda r: (r.mean_jf, r.index))]
-        self.updated.emit(frozenset())
+        """Order the frames worst first again (fixed frames move down): those with ground
+        truth by J&F, then the others, flagged ones first (see `rank_key`). A sort of every
+        frame's key: it runs when a review or a check finishes, or when the person asks."""
+        signals = self.checks.signals
+        count = len(self.video.annotation) if self.video is not None else 0
+
+        def key(index: int) -> tuple[int, float, int, float, int]:
+            row, signal = self.rows.get(index), signals.get(index)
+            return rank_key(row.mean_jf if row is not None else None,
+                            bool(signal is not None and signal.flags),
+                            signal.score if signal is not None else 1.0, index)
+
+        self.order = sorted(range(count), key=key)
+        self.ordered.emit()
+
+    def _on_checked(self, indices: frozenset[int]) -> None:
+        if not indices:  # every frame checked: the order takes the flags in
+            self.sort()
 
     def clear(self) -> None:
         """Leave review mode: no ground truth, no scores."""
-        self.source = None
+        self.source = self.source_video = None
         self._forget()
         self.cleared.emit()
+        self.sort()  # the flags alone order the frames now
 
     def next_in_order(self, current: int, step: int) -> None:
         """Seek the next (or previous) frame in worst-first order from frame `current`."""
@@ -158,6 +183,8 @@ class ReviewControl(QObject):
         self._job += 1
         self.worker.latest_job = self._job
         stop_thread(self.thread)
+        self.checks.shutdown()
+        self.tasks.shutdown()
 
     # ---- internals -----------------------------------------------------------------------
     def _forget(self) -> None:
@@ -170,7 +197,7 @@ class ReviewControl(QObject):
         self._pending.clear()
         self._gt_cache.clear()
 
-    def _start(self, truth: GroundTruth) -> None:
+    def _start(self, truth: MaskSet) -> None:
         self._forget()
         self.truth = truth
         self._job += 1
@@ -179,16 +206,18 @@ class ReviewControl(QObject):
         assert self.video is not None  # a review starts on an open video
         self._review.emit(self._job, self.video.annotation, truth)
         self.started.emit()
-        self.message.emit(
-            f"Comparing with the ground truth in {truth.folder} ({len(truth.paths)} frames)")
+        self.message.emit(f"Comparing with the ground truth: {truth.describe()}")
 
     def set_video(self, video: OpenedVideo | None) -> None:
-        """Another video is open (or none): review it against the same ground truth."""
+        """Another video is open (or none): review it against the same ground truth (a
+        dataset root, or a folder named after the video; a folder of PNGs chosen for another
+        video is not this one's), and check it."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
         self._versions.clear()
         self.video = video
+        self.checks.set_video(video)
         if video is None:
             return
         self._unsubscribe = video.annotation.subscribe(self._on_change)
@@ -198,7 +227,8 @@ class ReviewControl(QObject):
                 self.cleared.emit()
             return
         try:  # the same dataset root may hold this video's ground truth too
-            truth = _find_truth(self.source, video)
+            truth = _find_truth(self.source, video,
+                                folder_itself=video.project.video == self.source_video)
         except (AnnotatorError, OSError):
             self.clear()
             return
@@ -257,8 +287,8 @@ class ReviewControl(QObject):
         self.object_ids = review.object_ids
         # frames changed while the review ran are pending: they are rescored now
         self.rows = {row.index: row for row in review.rows if row.index not in self._pending}
-        self.order = [row.index for row in review.rows]
         self.updated.emit(frozenset())
+        self.sort()
         self.message.emit(
             f"Reviewed {len(review.rows)} frames against the ground truth: "
             f"mean J&F {review.mean_jf:.3f}")
@@ -285,8 +315,9 @@ class ReviewControl(QObject):
         self.error.emit(message)
 
 
-def _find_truth(path: str | Path, video: OpenedVideo) -> GroundTruth:
+def _find_truth(path: str | Path, video: OpenedVideo, folder_itself: bool = True) -> MaskSet:
     """The ground truth of the open video in `path` (its own mask folder refused)."""
     annotation, project = video.annotation, video.project
-    return find_ground_truth(path, project.video, annotation.frame_names, annotation.size,
-                             own_masks=project.dataset.mask_dir(project.video))
+    return find_masks(path, project.video, annotation.frame_names, annotation.size,
+                      own_masks=project.dataset.mask_dir(project.video),
+                      folder_itself=folder_itself)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
-from annotator.engine.review import GroundTruth, LabelSource, review_video, score_frame
+from annotator.engine.mask_sets import MaskSet
+from annotator.engine.review import LabelSource, review_video, score_frame
 from annotator.gui.workers import describe_failure
 
 
@@ -17,7 +18,7 @@ class RescoreRequest:
     """Frames to score again for the objects of an earlier review."""
 
     annotation: LabelSource
-    truth: GroundTruth
+    truth: MaskSet
     object_ids: tuple[int, ...]
     indices: Sequence[int]
 
@@ -38,7 +39,7 @@ class ReviewWorker(QObject):
         return job != self.latest_job
 
     @pyqtSlot(int, object, object)
-    def review(self, job: int, annotation: LabelSource, truth: GroundTruth) -> None:
+    def review(self, job: int, annotation: LabelSource, truth: MaskSet) -> None:
         try:
             result = review_video(annotation, truth,
                                   progress=lambda done, total: self.progress.emit(job, done,

@@ -45,9 +45,16 @@ SHORTCUTS: dict[str, tuple[str, str]] = {
 REVIEW_SHORTCUTS: dict[str, tuple[str, str]] = {
     "compare": ("Ctrl+Shift+G", "Compare the masks with a ground-truth folder"),
     "beside": ("Ctrl+G", "Show the ground truth beside the frame"),
-    "differences": ("Ctrl+Shift+D", "Mark where masks and ground truth differ"),
+    "difference_view": ("Ctrl+Shift+B", "Show the differences with the ground truth beside"),
+    "differences": ("Ctrl+Shift+D", "Mark the differences with the ground truth on the frame"),
     "next_worst": ("Alt+Right", "Next frame in review order (worst first)"),
     "previous_worst": ("Alt+Left", "Previous frame in review order"),
+    "mark_accepted": ("Alt+A", "Mark this frame accepted"),
+    "mark_needs_fix": ("Alt+X", "Mark this frame as needing a fix"),
+    "next_unreviewed": ("Alt+U", "Next frame without a mark, worst first"),
+    "next_needs_fix": ("Alt+N", "Next frame marked as needing a fix"),
+    "fix_here": ("Alt+C", "Fix this frame: its worst object with the brush"),
+    "report": ("Ctrl+Shift+R", "Write the review report"),
 }
 
 MOUSE_HELP = (
