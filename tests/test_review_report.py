@@ -179,7 +179,7 @@ def test_marks_and_confidence_saved_by_a_session_reach_the_report(tmp_path, clip
     rows = {int(r["index"]): r for r in read_rows(report / "frames.csv")}
     assert (rows[3]["mark"], rows[3]["comment"]) == ("needs fix", "right half missing")
     assert rows[0]["mark"] == "accepted" and rows[1]["mark"] == ""
-    assert "confidence 0.20 < 0.50" in rows[4]["flags"]
+    assert "confidence 0.200 < 0.5" in rows[4]["flags"]
     assert FlagKind.LOW_CONFIDENCE.value == "low confidence"
     page = (report / "report.html").read_text(encoding="utf-8")
     assert "right half missing" in page and "1 accepted, 1 needs fix, 10 unreviewed" in page

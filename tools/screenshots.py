@@ -181,7 +181,10 @@ def annotate_and_shoot(app, demo: Path, out: Path) -> None:
 
 def review_and_shoot(app, demo: Path, out: Path) -> None:
     """A "model" (the weights-free propagator from the first frame's true masks) fills the clip;
-    review mode compares it with the ground truth, worst frame first."""
+    review mode compares it with the ground truth, worst frame first, in each view; then,
+    without ground truth, the flags alone; a few frames are marked on the way."""
+    from annotator.annotation.marks import Verdict
+
     truth = demo / "ground_truth"
     with demo_window(app, demo, first_truth=True) as window:
         c = window.controller
@@ -191,10 +194,31 @@ def review_and_shoot(app, demo: Path, out: Path) -> None:
         view = window.review_view
         if not view.compare(str(truth)):
             sys.exit(f"no ground truth in {truth}: {window.last_error}")
-        wait(app, lambda: c.review.rows and not c.review.busy, what="the review")
-        view.actions["differences"].setChecked(True)  # shows the ground truth beside too
-        c.set_index(c.review.order[0])
+        wait(app, lambda: c.review.rows and not c.review.busy and c.review.checks.complete,
+             what="the review")
+        worst = c.review.order[0]
+        for index in c.review.order[1:4]:  # a reviewer's first verdicts
+            c.set_index(index)
+            view.mark(Verdict.NEEDS_FIX)
+        c.set_index(0)
+        view.mark(Verdict.ACCEPTED)
+        c.set_index(worst)
+        view.actions["differences"].setChecked(True)
         shoot(app, window, out / "review.png")
+        view.actions["differences"].setChecked(False)
+        view.actions["beside"].setChecked(True)
+        shoot(app, window, out / "review-side-by-side.png")
+        view.panel.object.setCurrentIndex(view.panel.object.findData(3))
+        view.actions["difference_view"].setChecked(True)
+        shoot(app, window, out / "review-differences.png")
+        view.panel.object.setCurrentIndex(0)
+        view.actions["overlay"].setChecked(True)
+        c.review.clear()  # no ground truth: the flags and the engine's signals alone
+        wait(app, lambda: c.review.order, what="the order of the flags")
+        view.panel.tabs.setCurrentIndex(1)
+        flagged = next(i for i in c.review.order if c.review.checks.signals[i].flags)
+        c.set_index(flagged)
+        shoot(app, window, out / "review-flags.png")
 
 
 def main() -> int:

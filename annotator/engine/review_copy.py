@@ -19,6 +19,7 @@ from annotator.annotation.project import Project
 from annotator.engine.mask_sets import MaskSource
 from annotator.errors import AnnotatorError
 from annotator.formats.atomic import safe_join
+from annotator.formats.names import plain_name
 from annotator.video.dataset import png_files
 from annotator.video.folder import list_frame_files
 
@@ -31,40 +32,47 @@ def copy_folder(prediction: Path) -> Path:
     return prediction.with_name(prediction.stem + COPY_SUFFIX)
 
 
-def copy_open_path(copy: Path, frames: Path, video: str) -> Path:
-    """What to open to get the copy's video: its frame folder, or its link to the video file."""
+def frames_link(copy: Path, frames: Path, video: str) -> Path:
+    """The copy's link to the video's frames: ``JPEGImages/<video>``, or ``<video>.<ext>``
+    for a video file."""
+    name = plain_name(video, "video")  # the link itself leads outside: no resolving join
     if frames.is_file():
-        return safe_join(copy, video + frames.suffix)
-    return safe_join(copy, "JPEGImages", video)
+        return copy / (name + frames.suffix)
+    return copy / "JPEGImages" / name
 
 
 def make_review_copy(prediction: MaskSource, frames: Path, video: str,
                      frame_names: list[str], size: tuple[int, int],
                      copy: Path | None = None, progress: Progress | None = None) -> Path:
     """Make (or find) the review copy of `prediction` for `video`, whose frames are `frames`
-    (a folder or a video file, linked, never copied); returns the path to open. Run it in a
-    worker: it reads and writes every mask of the video the first time."""
-    copy = copy or copy_folder(prediction.path)
+    (a folder or a video file, linked, never copied); returns what to open: the copy's root
+    (with the video's name), or its link to the video file. Run it in a worker: it reads and
+    writes every mask of the video the first time."""
+    copy = (copy or copy_folder(prediction.path)).absolute()
     frames = frames.resolve()
-    target = copy_open_path(copy, frames, video)
+    link = frames_link(copy, frames, video)
+    target = link if frames.is_file() else copy
     masks_dir = safe_join(copy, "Annotations", video)
-    if target.exists() and png_files(masks_dir):  # made before: reopen it as it was left
-        if target.resolve() != frames:
+    if link.is_symlink() and png_files(masks_dir):  # made before: reopen it as it was left
+        if link.resolve() != frames:
             raise AnnotatorError(f"the review copy's frames of {video!r} are "
-                                 f"{target.resolve()}, not these", target)
+                                 f"{link.resolve()}, not these", link)
         return target
     masks = prediction.for_video(video, frame_names, size)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.is_symlink():
         try:
-            os.symlink(frames, target, target_is_directory=frames.is_dir())
+            os.symlink(frames, link, target_is_directory=frames.is_dir())
         except OSError as exc:
             raise AnnotatorError(f"cannot make the review copy here ({exc.strerror or exc})",
-                                 target) from exc
-    if frames.is_dir() and not list_frame_files(target):
-        raise AnnotatorError("the review copy's link to the frames shows none", target)
+                                 link) from exc
+    if frames.is_dir() and not list_frame_files(link):
+        raise AnnotatorError("the review copy's link to the frames shows none", link)
     project = Project.open(target, video)
     try:
+        if project.dataset.root.absolute() != copy:  # never write beside the real frames
+            raise AnnotatorError("the review copy opened as another dataset "
+                                 f"({project.dataset.root})", copy)
         annotation = project.annotation
         position = {name: i for i, name in enumerate(frame_names)}
         for done, name in enumerate(masks.names, 1):

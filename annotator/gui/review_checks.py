@@ -155,7 +155,7 @@ class CheckControl(QObject):
                                                      list(indices), whole))
 
     def _on_change(self, event: ChangeEvent) -> None:
-        if self.video is None:
+        if self.video is None or event.reason == ChangeReason.MARK:  # marks move no pixel
             return
         count = len(self.video.annotation)
         frames = event.frames or (range(count) if event.reason == ChangeReason.LOAD else ())

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PyQt6.QtCore import QObject, QThread, QTimer, pyqtSignal
 
-from annotator.annotation import ChangeEvent
+from annotator.annotation import ChangeEvent, ChangeReason
 from annotator.engine.mask_sets import MaskSet, find_masks
 from annotator.engine.review import FrameReview, score_frame
 from annotator.engine.review import Review as ReviewResult
@@ -235,6 +235,8 @@ class ReviewControl(QObject):
         self._start(truth)
 
     def _on_change(self, event: ChangeEvent) -> None:
+        if event.reason == ChangeReason.MARK:  # a mark moves no pixel
+            return
         for index in event.frames:
             self._versions[index] = self._versions.get(index, 0) + 1
         if self.truth is None or not event.frames:

@@ -14,7 +14,6 @@ from PyQt6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -22,21 +21,20 @@ from PyQt6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from annotator.annotation.marks import QAMark
 from annotator.engine.review import FrameReview
-from annotator.gui.review_marks import MarkBar
+from annotator.gui.review_marks import MarkBar, action_button
 from annotator.gui.review_plot import FramePlot
 from annotator.quality.differences import DIFFERENCE_COLOURS, DIFFERENCE_NAMES, EXTRA, MISSED
 from annotator.quality.flags import Flag, FrameSignals
 
 TRUTH_COLUMNS = ("Frame", "J&F", "J", "F")
 CHECK_COLUMNS = ("Frame", "Lowest")  # without ground truth: the lowest confidence or IoU
-TAIL_COLUMNS = ("Flags", "Mark")
+TAIL_COLUMNS = ("Mark", "Flags")
 INDEX_ROLE = Qt.ItemDataRole.UserRole
 VIEW_MODES = {"overlay": "Overlay", "side": "Side by side", "difference": "Differences"}
 FILTERS = {"all": "All frames", "flagged": "Flagged", "unreviewed": "Unreviewed",
@@ -111,30 +109,26 @@ class ReviewPanel(QWidget):
         row.addWidget(QLabel("Show"))
         row.addWidget(self.filter, 1)
         for name in ("sort", "previous_worst", "next_worst"):
-            row.addWidget(_button(actions[name]))
+            row.addWidget(action_button(actions[name]))
         frames_layout.addLayout(row)
         frames_layout.addWidget(self.table, 1)
         self.tabs.addTab(frames_tab, "Worst frames")
         self.tabs.addTab(self.flags, "Flags")
         self.marks = MarkBar(actions)
-        views = QGridLayout()
-        views.addWidget(QLabel("View"), 0, 0)
-        views.addWidget(self.view_mode, 0, 1)
-        views.addWidget(QLabel("Objects"), 0, 2)
-        views.addWidget(self.object, 0, 3)
-        views.addWidget(self.differences, 1, 0, 1, 2)
-        views.addWidget(self.legend, 1, 2, 1, 2)
-        views.setColumnStretch(1, 1)
-        views.setColumnStretch(3, 1)
-        buttons = QGridLayout()
-        for i, name in enumerate(("open_prediction", "compare", "fix_here", "repropagate",
-                                  "report", "stop")):
-            buttons.addWidget(_button(actions[name]), i // 3, i % 3)
+        views = QHBoxLayout()
+        for label, widget in (("View", self.view_mode), ("Objects", self.object)):
+            views.addWidget(QLabel(label))
+            views.addWidget(widget, 1)
+        views.addWidget(self.differences)
+        buttons = QHBoxLayout()
+        for name in ("open_prediction", "compare", "fix_here", "repropagate", "report"):
+            buttons.addWidget(action_button(actions[name]))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.summary)
         layout.addWidget(self.progress)
         layout.addLayout(views)
+        layout.addWidget(self.legend)
         layout.addWidget(self.plot)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.marks)
@@ -170,7 +164,10 @@ class ReviewPanel(QWidget):
             if self.view_mode.currentData() != "overlay":
                 self.view_mode.setCurrentIndex(self.view_mode.findData("overlay"))
         self.differences.setEnabled(available)
-        self.legend.setEnabled(available)
+
+    def show_legend(self, on: bool) -> None:
+        """The colours' legend, while differences are shown."""
+        self.legend.setVisible(on)
 
     def set_view_mode(self, mode: str) -> None:
         self.view_mode.setCurrentIndex(self.view_mode.findData(mode))
@@ -235,15 +232,15 @@ class ReviewPanel(QWidget):
                 item.setBackground(score_colour(value))
                 item.setForeground(QColor(0, 0, 0))
             self.table.setItem(row, column, item)
+        item = QTableWidgetItem("" if mark is None else mark.verdict.label)
+        item.setToolTip("" if mark is None else mark.comment)
+        self.table.setItem(row, len(values) + 1, item)
         flags = signals.flags if signals is not None else ()
         kinds = sorted({flag.kind.value for flag in flags})
         item = QTableWidgetItem(", ".join(kinds))
         item.setToolTip("\n".join(f"object {f.object_id}: {f.reason}" for f in flags))
         if flags:
             item.setForeground(QColor(200, 30, 30))
-        self.table.setItem(row, len(values) + 1, item)
-        item = QTableWidgetItem("" if mark is None else mark.verdict.label)
-        item.setToolTip("" if mark is None else mark.comment)
         self.table.setItem(row, len(values) + 2, item)
 
     def frame_at(self, row: int) -> int | None:
@@ -313,11 +310,6 @@ def _table(headers: tuple[str, ...]) -> QTableWidget:
     table.verticalHeader().setVisible(False)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     table.horizontalHeader().setStretchLastSection(True)
+    table.setWordWrap(False)
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
     return table
-
-
-def _button(action: QAction) -> QToolButton:
-    button = QToolButton()
-    button.setDefaultAction(action)
-    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-    return button

@@ -16,7 +16,8 @@ from PyQt6.QtWidgets import QSizePolicy, QWidget
 from annotator.annotation.marks import Verdict
 from annotator.quality.series import column_minimum
 
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 30, 8, 16, 14
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 30, 8, 24, 14
+TEXT_HEIGHT = 16  # title and legend; the marks' ticks below them
 VERDICT_COLOURS = {Verdict.ACCEPTED: QColor(60, 180, 75), Verdict.NEEDS_FIX: QColor(245, 130, 48)}
 
 
@@ -85,7 +86,7 @@ class FramePlot(QWidget):
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                              f"{value:.1f}")
         painter.setPen(self.palette().text().color())
-        painter.drawText(QRectF(MARGIN_LEFT, 0, inner.width(), MARGIN_TOP),
+        painter.drawText(QRectF(MARGIN_LEFT, 0, inner.width(), TEXT_HEIGHT),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.title)
         if self.frame_count == 0:
             return
@@ -139,13 +140,15 @@ class FramePlot(QWidget):
             seen.add((curve.label, curve.dashed))
             width = metrics.horizontalAdvance(curve.label)
             right -= width + 24
-            pen = QPen(curve.colour, 2)
+            shared = sum(c.label == curve.label and c.dashed == curve.dashed
+                         for c in self.curves) > 1  # several objects: the style is the key
+            pen = QPen(self.palette().text().color() if shared else curve.colour, 2)
             if curve.dashed:
                 pen.setStyle(Qt.PenStyle.DashLine)
             painter.setPen(pen)
-            painter.drawLine(QPointF(right, MARGIN_TOP / 2), QPointF(right + 16, MARGIN_TOP / 2))
+            painter.drawLine(QPointF(right, TEXT_HEIGHT / 2), QPointF(right + 16, TEXT_HEIGHT / 2))
             painter.setPen(self.palette().text().color())
-            painter.drawText(QPointF(right + 19, MARGIN_TOP - 4), curve.label)
+            painter.drawText(QPointF(right + 19, TEXT_HEIGHT - 4), curve.label)
 
     # ---- input ---------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent | None) -> None:  # noqa: N802 (Qt name)

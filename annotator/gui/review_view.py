@@ -67,6 +67,8 @@ REVIEW_ACTIONS = {
     "stop": "Stop comparing",
 }
 VIEW_ACTIONS = {"overlay": "overlay", "beside": "side", "difference_view": "difference"}
+PANEL_TEXT = {"open_prediction": "Prediction…", "compare": "Ground truth…",
+              "report": "Report…", "mark_accepted": "✓ Accept", "mark_needs_fix": "✗ Needs fix"}
 
 
 class ReviewHost(Protocol):
@@ -133,6 +135,7 @@ class ReviewView(QObject):
         self._lists_timer.timeout.connect(self._refresh_lists)
         self._connect()
         self.panel.set_truth_available(False)
+        self._show_legend()
         self._on_video()
 
     def _build_actions(self) -> None:
@@ -165,6 +168,9 @@ class ReviewView(QObject):
                 group.addAction(action)
                 action.toggled.connect(
                     lambda on, mode=VIEW_ACTIONS[name]: on and self.set_mode(mode))
+            elif name in ("mark_accepted", "mark_needs_fix"):
+                action.setCheckable(True)  # checked: the mark of the frame on screen
+                action.triggered.connect(slots[name])
             elif name in ("differences", "panel"):
                 action.setCheckable(True)
                 action.toggled.connect(self.show_differences if name == "differences"
@@ -174,6 +180,8 @@ class ReviewView(QObject):
             self.window.addAction(action)
             self.actions[name] = action
         _check_quietly(True, self.actions["overlay"])
+        for name, short in PANEL_TEXT.items():
+            self.actions[name].setIconText(short)
 
     def _connect(self) -> None:
         panel, review, checks, c, w = self.panel, self.review, self.checks, self.controller, \
@@ -221,6 +229,7 @@ class ReviewView(QObject):
             self.host.views.setSizes([width // 2, width - width // 2])
         self.truth_box.setVisible(beside)
         self.truth_legend.setVisible(mode == "difference")
+        self._show_legend()
         self._refresh_views()
 
     def show_differences(self, on: bool) -> None:
@@ -229,7 +238,12 @@ class ReviewView(QObject):
             self.controller.message.emit("Compare with ground truth first to see differences")
             on = False
         _check_quietly(on, self.actions["differences"], self.panel.differences)
+        self._show_legend()
         self._refresh_views()
+
+    def _show_legend(self) -> None:
+        self.panel.show_legend(self.mode == "difference"
+                               or self.actions["differences"].isChecked())
 
     def set_object(self, object_id: int | None) -> None:
         self.object = object_id
@@ -300,20 +314,23 @@ class ReviewView(QObject):
 
     # ---- marks ---------------------------------------------------------------------------
     def mark(self, verdict: Verdict) -> None:
-        self._set_mark(edited_mark(self._mark(), verdict, None))
+        """Give the frame on screen `verdict` (the one it has: remove it)."""
+        index = self.controller.index
+        self._set_mark(index, edited_mark(self._mark(index), verdict, None))
 
-    def comment(self, text: str) -> None:
-        current = self._mark()
+    def comment(self, index: int, text: str) -> None:
+        """The comment on frame `index` (typed while it was on screen)."""
+        current = self._mark(index)
         if text != (current.comment if current is not None else ""):
-            self._set_mark(edited_mark(current, None, text))
+            self._set_mark(index, edited_mark(current, None, text))
 
-    def _mark(self) -> QAMark | None:
+    def _mark(self, index: int) -> QAMark | None:
         annotation = self.controller.annotation
-        return None if annotation is None else annotation.marks.get(self.controller.index)
+        return None if annotation is None else annotation.marks.get(index)
 
-    def _set_mark(self, mark: QAMark | None) -> None:
-        annotation, index = self.controller.annotation, self.controller.index
-        if annotation is None:
+    def _set_mark(self, index: int, mark: QAMark | None) -> None:
+        annotation = self.controller.annotation
+        if annotation is None or not 0 <= index < len(annotation):
             return
         annotation.set_mark(index, mark)
         review = self.review
@@ -352,7 +369,7 @@ class ReviewView(QObject):
         total = len(annotation) if annotation is not None else 0
         self.panel.marks.show_counts(counts[Verdict.ACCEPTED], counts[Verdict.NEEDS_FIX],
                                      total - len(marks))
-        self.panel.marks.show_mark(marks.get(self.controller.index))
+        self.panel.marks.show_mark(self.controller.index, marks.get(self.controller.index))
         self._refresh_plot()
 
     # ---- fix here ------------------------------------------------------------------------
@@ -435,9 +452,10 @@ class ReviewView(QObject):
         if indices:
             self.series.set_signals(checks.signals[i] for i in indices if i in checks.signals)
             self._update_rows(indices)
+            self._lists_later()
         else:
             self.series.rebuild(self.series.frame_count, self.review.rows, checks.signals)
-        self._lists_later()
+            self._refresh_lists()
         self._refresh_plot()
         self._refresh_summary()
 
@@ -449,6 +467,7 @@ class ReviewView(QObject):
     def _on_cleared(self) -> None:
         self.panel.set_truth_available(False)
         _check_quietly(False, self.actions["differences"])
+        self._show_legend()
         self.series.clear_scores()
         self.set_mode("overlay")
         self.panel.show_progress(1, 1)
@@ -492,23 +511,23 @@ class ReviewView(QObject):
         self.panel.set_flags(flags, annotation.frame_names)
 
     def _refresh_summary(self, doing: str = "") -> None:
+        """Two lines: the ground truth and its score; the flags (the full source in the
+        tooltip)."""
         review, checks = self.review, self.checks
-        lines = []
-        if review.truth is not None:
+        truth = review.truth
+        if truth is not None:
             mean = review.mean_jf
-            lines.append(f"Ground truth: {review.truth.describe()}")
-            if doing:
-                lines.append(doing)
-            elif mean is not None:
-                lines.append(f"mean J&F {mean:.3f} over {len(review.rows)} frames")
+            score = doing or (f"mean J&F {mean:.3f} over {len(review.rows)} frames"
+                              if mean is not None else "")
+            first = f"Ground truth: {truth.source.name} ({len(truth.names)} frames) · {score}"
+            self.panel.summary.setToolTip(truth.describe())
         else:
-            lines.append("No ground truth: the flags say which frames to look at "
-                         "(Review > Compare with ground truth… scores them)")
+            first = "No ground truth (Review > Compare…): the flags show where to look"
+            self.panel.summary.setToolTip("")
         flagged = sum(1 for s in checks.signals.values() if s.flags)
         flags = sum(len(s.flags) for s in checks.signals.values())
-        lines.append(f"{flags} flags on {flagged} frames" + (" (checking…)" if checks.busy
-                                                              else ""))
-        self.panel.set_summary("\n".join(lines))
+        second = f"{flags} flags on {flagged} frames" + (" (checking…)" if checks.busy else "")
+        self.panel.set_summary(f"{first}\n{second}")
 
     def _refresh_plot(self) -> None:
         annotation, c = self.controller.annotation, self.controller
@@ -541,7 +560,7 @@ class ReviewView(QObject):
     def _on_frame_changed(self, index: int) -> None:
         self.panel.select_frame(index)
         annotation = self.controller.annotation
-        self.panel.marks.show_mark(annotation.marks.get(index) if annotation else None)
+        self.panel.marks.show_mark(index, annotation.marks.get(index) if annotation else None)
         self._refresh_views()
 
     def _refresh_later(self) -> None:

@@ -144,7 +144,7 @@ def check_frame(index: int, name: str, current: FrameFacts, previous: FrameFacts
     for object_id, confidence in sorted(current.confidence.items()):
         if confidence < rules.low_confidence:
             flags.append(Flag(index, object_id, FlagKind.LOW_CONFIDENCE,
-                              f"confidence {confidence:.2f} < {rules.low_confidence:.2f}"))
+                              f"confidence {confidence:.3f} < {rules.low_confidence:g}"))
     for object_id in sorted(set(current.objects) | set(before)):
         now, then = current.objects.get(object_id), before.get(object_id)
         iou, back = None, False
