@@ -1,12 +1,13 @@
 """Make docs/screenshots/*.png: the real main window at work on the demo clip, under Xvfb.
 
-    python tools/screenshots.py [--out docs/screenshots] [--demo resources/demo]
+    python tools/screenshots.py [--out docs/screenshots] [--demo resources/demo] [--review]
 
 Starts its own Xvfb when no DISPLAY is set (Debian: apt-get install xvfb), copies the demo clip
 to a temporary folder (the repository stays clean), annotates it the way a person would (a click
 per object, the best candidate accepted, a propagation, a brush fix, a second propagation) and
 saves a few views of the window; then review mode compares a propagation with the clip's ground
-truth. Uses the weights-free engines so that anyone can rerun it.
+truth in each of its views, and without it (--review: only those). Uses the weights-free
+engines so that anyone can rerun it.
 """
 
 from __future__ import annotations
@@ -225,6 +226,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     parser.add_argument("--demo", type=Path, default=REPO / "resources" / "demo")
+    parser.add_argument("--review", action="store_true", help="only the review screenshots")
     args = parser.parse_args()
     if not any(args.demo.glob("*.jpg")) or not (args.demo / "ground_truth").is_dir():
         sys.exit(f"{args.demo}: no demo frames with a ground_truth folder")
@@ -234,7 +236,8 @@ def main() -> int:
         from PyQt6.QtWidgets import QApplication
 
         app = QApplication.instance() or QApplication(sys.argv[:1])
-        annotate_and_shoot(app, args.demo, args.out)
+        if not args.review:
+            annotate_and_shoot(app, args.demo, args.out)
         review_and_shoot(app, args.demo, args.out)
     finally:
         if server is not None:

@@ -249,6 +249,7 @@ class ReviewView(QObject):
         self.object = object_id
         self._refresh_views()
         self._refresh_lists()
+        self._refresh_plot()
         self._fill_table()
 
     def set_filter(self, name: str) -> None:
