@@ -102,8 +102,8 @@ def test_planted_errors_lead_the_report_with_and_without_ground_truth(
     assert {int(r["index"]) for r in rows[:3]} == DAMAGED and not rows[3]["flags"]
     assert all(r["J&F"] == "" for r in rows)
     for index in HALVED:
-        assert "area" in next(r["flags"] for r in rows if int(r["index"]) == index)
-    assert "away from where the motion leads" in next(
+        assert "area change:" in next(r["flags"] for r in rows if int(r["index"]) == index)
+    assert "jump: centre" in next(
         r["flags"] for r in rows if int(r["index"]) == SHIFTED)
     assert "without ground truth" in (bare / "report.html").read_text(encoding="utf-8")
 
@@ -144,7 +144,8 @@ def test_results_json_with_overlapping_instances(tmp_path, clip, damaged, davis_
         assert rows[index]["J&F per object"].startswith(
             "1=1.000" if index not in DAMAGED else "1=0.")
     assert shared > 2000
-    assert f"object 1: overlaps object 2 by {shared:,} px in the source" in rows[9]["flags"]
+    assert f"object 1: overlap: shares {shared:,} px with object 2 in the source" in \
+        rows[9]["flags"]
     objects = {o["object"]: o for o in read_rows(report / "objects.csv")}
     assert objects["1"]["result score"] == "0.900" and objects["2"]["result score"] == "0.700"
     assert "3" not in objects
@@ -179,7 +180,7 @@ def test_marks_and_confidence_saved_by_a_session_reach_the_report(tmp_path, clip
     rows = {int(r["index"]): r for r in read_rows(report / "frames.csv")}
     assert (rows[3]["mark"], rows[3]["comment"]) == ("needs fix", "right half missing")
     assert rows[0]["mark"] == "accepted" and rows[1]["mark"] == ""
-    assert "confidence 0.200 < 0.5" in rows[4]["flags"]
+    assert "object 1: low confidence: 0.200 < 0.5" in rows[4]["flags"]
     assert FlagKind.LOW_CONFIDENCE.value == "low confidence"
     page = (report / "report.html").read_text(encoding="utf-8")
     assert "right half missing" in page and "1 accepted, 1 needs fix, 10 unreviewed" in page

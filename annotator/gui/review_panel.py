@@ -194,6 +194,7 @@ class ReviewPanel(QWidget):
         for row, index in enumerate(order):
             self._fill(row, index, rows.get(index), signals.get(index), marks.get(index))
         table.blockSignals(False)
+        table.scrollToTop()  # worst first: the top is what to see
 
     def update_rows(self, indices: Iterable[int], rows: Mapping[int, FrameReview],
                     signals: Mapping[int, FrameSignals], marks: Mapping[int, QAMark]) -> None:
@@ -238,7 +239,7 @@ class ReviewPanel(QWidget):
         flags = signals.flags if signals is not None else ()
         kinds = sorted({flag.kind.value for flag in flags})
         item = QTableWidgetItem(", ".join(kinds))
-        item.setToolTip("\n".join(f"object {f.object_id}: {f.reason}" for f in flags))
+        item.setToolTip("\n".join(f"object {f.object_id}: {f.text}" for f in flags))
         if flags:
             item.setForeground(QColor(200, 30, 30))
         self.table.setItem(row, len(values) + 2, item)
@@ -253,15 +254,19 @@ class ReviewPanel(QWidget):
                    for i in range(self.table.columnCount())]
         return self.table.item(self._row_of[index], headers.index(column)).text()
 
-    def select_frame(self, index: int) -> None:
-        """Highlight the row of frame `index` without seeking."""
+    def select_frame(self, index: int, scroll: bool = True) -> None:
+        """Highlight the row of frame `index` without seeking (scrolled into view unless
+        not `scroll`)."""
         row = self._row_of.get(index)
         self.table.blockSignals(True)
         if row is None:
             self.table.clearSelection()
         else:
             self.table.setCurrentCell(row, 0)
-            self.table.scrollToItem(self.table.item(row, 0))
+            if scroll:
+                self.table.scrollToItem(self.table.item(row, 0))
+            else:
+                self.table.scrollToTop()
         self.table.blockSignals(False)
         self.plot.set_current(index)
 
@@ -275,7 +280,7 @@ class ReviewPanel(QWidget):
             frame.setData(INDEX_ROLE, flag.index)
             self.flags.setItem(row, 0, frame)
             self.flags.setItem(row, 1, QTableWidgetItem(str(flag.object_id)))
-            reason = QTableWidgetItem(f"{flag.kind.value}: {flag.reason}")
+            reason = QTableWidgetItem(flag.text)
             reason.setToolTip(reason.text())
             self.flags.setItem(row, 2, reason)
         more = f" (first {FLAGS_SHOWN})" if len(flags) > FLAGS_SHOWN else ""

@@ -57,8 +57,8 @@ REVIEW_ACTIONS = {
     "rerun": "Score every frame again",
     "next_worst": "Next worst ▶",
     "previous_worst": "◀ Previous worst",
-    "mark_accepted": "✓ Accept frame",
-    "mark_needs_fix": "✗ Needs fix",
+    "mark_accepted": "Accept frame",
+    "mark_needs_fix": "Frame needs a fix",
     "next_unreviewed": "Next unreviewed ▶",
     "next_needs_fix": "Next needs fix ▶",
     "fix_here": "Fix here",
@@ -494,7 +494,7 @@ class ReviewView(QObject):
         shown = [i for i in self.review.order if keep(i)][:TABLE_ROWS]
         self.panel.set_rows(shown, self.review.rows, signals, marks, self.review.object_ids,
                             self.review.active)
-        self.panel.select_frame(self.controller.index)
+        self.panel.select_frame(self.controller.index, scroll=False)
 
     def _lists_later(self) -> None:
         if not self._lists_timer.isActive():

@@ -47,6 +47,11 @@ class Flag:
     kind: FlagKind
     reason: str
 
+    @property
+    def text(self) -> str:
+        """Kind and reason, e.g. "area change: 2,289 → 1,198 px (×0.52)"."""
+        return f"{self.kind.value}: {self.reason}"
+
 
 @dataclass(frozen=True)
 class FlagRules:
@@ -59,7 +64,9 @@ class FlagRules:
     jump_fraction: float = 0.15  # of the mask's size (square root of its area)
     jump_min_pixels: float = 6.0
     overlap_fraction: float = 0.02  # of the smaller of the two masks
-    back_iou: float = 0.85  # a mask this close to the one two frames before is back to it
+    # a mask is back to the one two frames before when it overlaps it at least this much...
+    back_iou: float = 0.5
+    back_margin: float = 0.2  # ...and this much more than the one just before
 
 
 @dataclass(frozen=True)
@@ -144,22 +151,25 @@ def check_frame(index: int, name: str, current: FrameFacts, previous: FrameFacts
     for object_id, confidence in sorted(current.confidence.items()):
         if confidence < rules.low_confidence:
             flags.append(Flag(index, object_id, FlagKind.LOW_CONFIDENCE,
-                              f"confidence {confidence:.3f} < {rules.low_confidence:g}"))
+                              f"{confidence:.3f} < {rules.low_confidence:g}"))
     for object_id in sorted(set(current.objects) | set(before)):
         now, then = current.objects.get(object_id), before.get(object_id)
         iou, back = None, False
         if now is None and then is not None:
             iou = 0.0
             flags.append(Flag(index, object_id, FlagKind.LOST,
-                              f"lost: {then.area:,} px on the frame before, none here"))
+                              f"{then.area:,} px on the frame before, none here"))
         elif now is not None and then is None and previous is not None:
-            flags.append(Flag(index, object_id, FlagKind.APPEARED,
-                              f"appeared: {now.area:,} px, none on the frame before"))
+            back = earlier is not None and object_id in earlier.objects
+            if not back:  # else the frame before lost it, and was flagged for it
+                flags.append(Flag(index, object_id, FlagKind.APPEARED,
+                                  f"{now.area:,} px, none on the frame before"))
         elif now is not None and then is not None and previous is not None:
             mask = current.labels == object_id
             iou = _iou(mask, previous.labels == object_id)
-            back = (earlier is not None and object_id in earlier.objects and iou < rules.back_iou
-                    and _iou(mask, earlier.labels == object_id) >= rules.back_iou)
+            back = (earlier is not None and object_id in earlier.objects
+                    and _iou(mask, earlier.labels == object_id)
+                    >= max(rules.back_iou, iou + rules.back_margin))
             if back:  # the frame before was the odd one out, and was flagged for it
                 signals[object_id] = ObjectSignals(now.area, current.confidence.get(object_id),
                                                    iou, back=True)
@@ -182,7 +192,7 @@ def check_frame(index: int, name: str, current: FrameFacts, previous: FrameFacts
                       current.objects[b].area if b in current.objects else shared)
         if shared >= max(1.0, rules.overlap_fraction * smaller):
             flags.append(Flag(index, a, FlagKind.OVERLAP,
-                              f"overlaps object {b} by {shared:,} px in the source"))
+                              f"shares {shared:,} px with object {b} in the source"))
     for object_id in current.confidence:
         if object_id not in signals:
             signals[object_id] = ObjectSignals(0, current.confidence[object_id], None)
@@ -200,10 +210,10 @@ def _area_and_pieces(index: int, object_id: int, now: ObjectFacts, then: ObjectF
     ratio = now.area / then.area
     if max(ratio, 1 / ratio) >= rules.area_ratio:
         flags.append(Flag(index, object_id, FlagKind.AREA_CHANGE,
-                          f"area {then.area:,} → {now.area:,} px (×{ratio:.2f})"))
+                          f"{then.area:,} → {now.area:,} px (×{ratio:.2f})"))
     if now.pieces > max(1, then.pieces):
         flags.append(Flag(index, object_id, FlagKind.FRAGMENTS,
-                          f"in {now.pieces} pieces ({then.pieces} on the frame before)"))
+                          f"{now.pieces} pieces ({then.pieces} on the frame before)"))
     return flags
 
 
@@ -220,4 +230,4 @@ def _jump(index: int, object_id: int, now: ObjectFacts, then: ObjectFacts, flow:
     if off <= allowed:
         return None
     return Flag(index, object_id, FlagKind.JUMP,
-                f"centre {off:.0f} px away from where the motion leads (allowed {allowed:.0f})")
+                f"centre {off:.1f} px from where the motion leads ({allowed:.1f} allowed)")

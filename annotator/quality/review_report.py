@@ -65,7 +65,7 @@ class FrameRow:
     def flags(self) -> tuple[str, ...]:
         if self.signals is None:
             return ()
-        return tuple(f"object {f.object_id}: {f.reason}" for f in self.signals.flags)
+        return tuple(f"object {f.object_id}: {f.text}" for f in self.signals.flags)
 
     @property
     def score(self) -> float:
