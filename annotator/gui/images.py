@@ -7,6 +7,8 @@ from collections.abc import Iterable
 import numpy as np
 from PyQt6.QtGui import QImage, qRgba
 
+from annotator.quality.render import boundary
+
 
 def frame_to_qimage(frame: np.ndarray) -> QImage:
     """An H x W x 3 RGB uint8 frame as a QImage that owns its own copy of the pixels."""
@@ -21,18 +23,6 @@ def rgba_to_qimage(rgba: np.ndarray) -> QImage:
     height, width = rgba.shape[:2]
     image = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
     return image.copy()
-
-
-def boundary(labels: np.ndarray) -> np.ndarray:
-    """Pixels whose right or lower neighbour holds another label (a 1-2 px outline)."""
-    edge = np.zeros(labels.shape, dtype=bool)
-    horizontal = labels[:, 1:] != labels[:, :-1]
-    vertical = labels[1:, :] != labels[:-1, :]
-    edge[:, 1:] |= horizontal
-    edge[:, :-1] |= horizontal
-    edge[1:, :] |= vertical
-    edge[:-1, :] |= vertical
-    return edge
 
 
 def indexed_qimage(values: np.ndarray, table: list[int]) -> QImage:

@@ -17,7 +17,7 @@ def overlay(frame: np.ndarray, labels: np.ndarray, colours: np.ndarray,
     out = frame.copy()
     tint = colours[labels]
     out[shown] = (frame[shown] * (1 - alpha) + tint[shown] * alpha).astype(np.uint8)
-    edges = shown & _edges(labels)
+    edges = shown & boundary(labels)
     out[edges] = tint[edges]
     return out
 
@@ -68,9 +68,10 @@ def jpeg_bytes(image: np.ndarray, quality: int = 85) -> bytes:
     return bytes(data.tobytes())
 
 
-def _edges(labels: np.ndarray) -> np.ndarray:
-    """Pixels whose neighbour to the right or below holds another label, and those neighbours."""
-    edge = np.zeros(labels.shape, bool)
+def boundary(labels: np.ndarray) -> np.ndarray:
+    """Pixels whose right or lower neighbour holds another label, and those neighbours (a
+    1-2 px outline of every region; the app's outline view and the reports alike)."""
+    edge = np.zeros(labels.shape, dtype=bool)
     horizontal = labels[:, 1:] != labels[:, :-1]
     vertical = labels[1:, :] != labels[:-1, :]
     edge[:, 1:] |= horizontal
