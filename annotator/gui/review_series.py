@@ -20,10 +20,13 @@ class ReviewSeries:
         self.confidence: dict[int, np.ndarray] = {}
         self.iou: dict[int, np.ndarray] = {}
         self.flagged: dict[int, set[int]] = {}  # object id -> flagged frames
+        self.flags: dict[int, int] = {}  # frame -> its number of flags (flagged frames only)
+        self.flag_total = 0  # kept as frames come in, so a count costs nothing per update
 
     def reset(self, frame_count: int) -> None:
         self.frame_count = frame_count
         self.jf, self.confidence, self.iou, self.flagged = {}, {}, {}, {}
+        self.flags, self.flag_total = {}, 0
 
     def _array(self, arrays: dict[int, np.ndarray], object_id: int) -> np.ndarray:
         if object_id not in arrays:
@@ -52,6 +55,9 @@ class ReviewSeries:
                     self._array(self.iou, object_id)[index] = signal.iou_previous
             for flag in frame.flags:
                 self.flagged.setdefault(flag.object_id, set()).add(index)
+            self.flag_total += len(frame.flags) - self.flags.pop(index, 0)
+            if frame.flags:
+                self.flags[index] = len(frame.flags)
 
     def rebuild(self, frame_count: int, rows: Mapping[int, FrameReview],
                 signals: Mapping[int, FrameSignals]) -> None:
@@ -62,4 +68,4 @@ class ReviewSeries:
     def flagged_frames(self, object_id: int | None) -> list[int]:
         if object_id is not None:
             return sorted(self.flagged.get(object_id, ()))
-        return sorted(set().union(*self.flagged.values())) if self.flagged else []
+        return sorted(self.flags)

@@ -451,9 +451,11 @@ class ReviewView(QObject):
     def _on_signals(self, indices: frozenset[int]) -> None:
         checks = self.checks
         if indices:
+            flagged_before = any(i in self.series.flags for i in indices)
             self.series.set_signals(checks.signals[i] for i in indices if i in checks.signals)
             self._update_rows(indices)
-            self._lists_later()
+            if flagged_before or any(i in self.series.flags for i in indices):
+                self._lists_later()  # the flags list changes
         else:
             self.series.rebuild(self.series.frame_count, self.review.rows, checks.signals)
             self._refresh_lists()
@@ -525,9 +527,9 @@ class ReviewView(QObject):
         else:
             first = "No ground truth (Review > Compare…): the flags show where to look"
             self.panel.summary.setToolTip("")
-        flagged = sum(1 for s in checks.signals.values() if s.flags)
-        flags = sum(len(s.flags) for s in checks.signals.values())
-        second = f"{flags} flags on {flagged} frames" + (" (checking…)" if checks.busy else "")
+        series = self.series
+        second = (f"{series.flag_total} flags on {len(series.flags)} frames"
+                  + (" (checking…)" if checks.busy else ""))
         self.panel.set_summary(f"{first}\n{second}")
 
     def _refresh_plot(self) -> None:
