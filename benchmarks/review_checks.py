@@ -1,6 +1,7 @@
 """Review checks without ground truth: their cost per frame stays flat as the video grows.
 
     python benchmarks/review_checks.py [--frames 600] [--sequence bear] [--davis PATH]
+    python benchmarks/review_checks.py --truth-flags [--davis PATH]
 
 Loops a DAVIS dev sequence (frames and ground-truth masks, forward then backward so that the
 motion stays smooth) into a video of --frames frames, checks every frame as the app's worker
@@ -8,6 +9,9 @@ and the `review` command do (flags, confidence, IoU with the frame before, optic
 prints the milliseconds per frame over the first and the last 100 frames and the resident
 memory (RSS) after each (flat = neither grows with the video's length), with the machine's
 load. Take the final figures on a quiet machine.
+
+With --truth-flags: the false alarms instead, the flags raised on every sequence's own ground
+truth taken as a prediction (the thresholds were set on the dev sequences).
 """
 
 from __future__ import annotations
@@ -55,12 +59,47 @@ class Looped:
         return read_label_map(self.masks[self._source(index)])
 
 
+class Truth:
+    """A sequence's ground-truth masks, read as a prediction."""
+
+    def __init__(self, masks: list[Path]) -> None:
+        self.masks = masks
+        self.frame_names = [path.stem for path in masks]
+
+    def label_map(self, index: int) -> np.ndarray:
+        return read_label_map(self.masks[index])
+
+
+def truth_flags(davis: Path) -> None:
+    """Print the flags on each sequence's ground truth: every one a false alarm or a true
+    oddity of the ground truth itself."""
+    frames_in_all = flags_in_all = 0
+    for folder in sorted((davis / "Annotations" / "480p").iterdir()):
+        truth = Truth(sorted(folder.glob("*.png")))
+        with open_frames(davis / "JPEGImages" / "480p" / folder.name,
+                         cache_bytes=64 * MIB) as frames:
+            signals = check_frames(truth, frames, range(len(truth.masks)))
+        assert signals is not None
+        flags = [flag for frame in signals for flag in frame.flags]
+        kinds = sorted({flag.kind.value for flag in flags})
+        print(f"{folder.name}: {len(flags)} flags over {len(signals)} frames"
+              + (f" ({', '.join(kinds)})" if kinds else ""))
+        frames_in_all += len(signals)
+        flags_in_all += len(flags)
+    print(f"in all: {flags_in_all} flags over {frames_in_all} frames of ground truth")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=600)
     parser.add_argument("--sequence", default="bear")
     parser.add_argument("--davis", type=Path, default=DEFAULT_DAVIS)
+    parser.add_argument("--truth-flags", action="store_true",
+                        help="print the flags raised on each sequence's own ground truth")
     args = parser.parse_args()
+    if args.truth_flags:
+        truth_flags(args.davis)
+        return 0
     masks = sorted((args.davis / "Annotations" / "480p" / args.sequence).glob("*.png"))
     stamps: list[tuple[float, int]] = []
     with open_frames(args.davis / "JPEGImages" / "480p" / args.sequence,
