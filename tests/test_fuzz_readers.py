@@ -32,6 +32,7 @@ from hostile_files import REPO, lvos_dataset
 from PIL import Image
 
 from annotator.annotation.journal import journal_path, recover
+from annotator.annotation.marks import QAMark, Verdict
 from annotator.annotation.project import Project
 from annotator.annotation.state_file import DamagedState, read_state, state_path
 from annotator.annotation.video_annotation import VideoAnnotation
@@ -88,7 +89,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, davis_root: Path) -> Corpus
         write_label_map(path, labels)
     project = Project.open(root)
     project.annotation.objects  # noqa: B018 - loaded
-    project.annotation.set_mark(1, "paw")
+    project.annotation.set_mark(1, QAMark(Verdict.NEEDS_FIX, "paw"))
     project.save()
     project.annotation.paint(2, 1, np.pad(np.ones((20, 20), bool), ((30, H - 50), (30, W - 50))))
     project.close()  # unsaved: the journal stays

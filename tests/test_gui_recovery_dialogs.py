@@ -14,6 +14,7 @@ from PyQt6.QtWidgets import QMessageBox, QProgressDialog
 
 from annotator.annotation.journal import journal_path
 from annotator.annotation.journal_records import read_journal
+from annotator.annotation.marks import QAMark, Verdict
 from annotator.annotation.project import Project
 from annotator.annotation.state_file import DamagedState, kept_path, state_path
 from annotator.gui import recovery_dialogs
@@ -139,11 +140,13 @@ def test_work_is_not_protected_while_the_journal_cannot_be_written(qtbot, tmp_pa
 
 # ---- the state file ----------------------------------------------------------------------
 
+PAW = QAMark(Verdict.NEEDS_FIX, "check the paw")
+
 def _saved_twice(root: Path) -> None:
     """Two saves: the state file, and the one before it kept, both with a QA mark on frame 2
     (marks live in the state file only); the second save adds a stroke to the masks."""
     project = Project.open(root)
-    project.annotation.set_mark(2, "check the paw")
+    project.annotation.set_mark(2, PAW)
     project.save()
     project.annotation.paint(1, 1, _stroke(0))
     project.save()
@@ -204,7 +207,7 @@ def test_the_window_asks_how_to_open_a_video_whose_state_file_is_damaged(
     qtbot.waitUntil(lambda: c.annotation is not None, timeout=30_000)
     [aside] = damaged.parent.glob(f"{damaged.name}.damaged-*")
     assert aside.read_bytes() == b"\xff\xfe not a state"  # kept aside, never lost
-    assert c.annotation.marks == ({2: "check the paw"} if choice == "kept" else {})
+    assert c.annotation.marks == ({2: PAW} if choice == "kept" else {})
     if choice == "kept":
         assert damaged.read_bytes() == kept_path(root, VIDEO).read_bytes()
     else:
