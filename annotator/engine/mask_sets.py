@@ -25,12 +25,12 @@ from annotator.formats.atomic import safe_join
 from annotator.formats.json_files import read_json
 from annotator.formats.lvvis import (
     InstancesFile,
-    decode_segmentation,
     read_instances,
     read_results,
     video_labels,
 )
 from annotator.formats.masks import read_label_map
+from annotator.formats.segmentations import decode_segmentation
 from annotator.video.dataset import DAVIS_RESOLUTIONS, SPLIT_NAMES, png_files
 
 DEFAULT_MIN_SCORE = 0.5

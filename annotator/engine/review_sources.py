@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from annotator.annotation.marks import QAMark
-from annotator.annotation.project import state_path
 from annotator.annotation.serialization import decode_state
+from annotator.annotation.state_file import read_state
 from annotator.engine.mask_sets import (
     DEFAULT_MIN_SCORE,
     PNG_MASKS,
@@ -24,7 +24,6 @@ from annotator.engine.mask_sets import (
 )
 from annotator.engine.review_run import MaskFrames, ReviewInputs
 from annotator.errors import AnnotatorError
-from annotator.formats.json_files import read_json
 from annotator.formats.lvvis import InstancesFile, read_instances
 from annotator.video.dataset import Dataset, open_dataset
 from annotator.video.source import FrameSource
@@ -120,14 +119,8 @@ def saved_review(masks: MaskSet, video: str, names: list[str],
     if masks.kind != PNG_MASKS or folder.name != video:
         return {}, {}
     above = [parent for parent in folder.parents[:2] if parent.name == "Annotations"]
-    path = state_path(above[0].parent, video) if above else None
-    if path is None or not path.is_file():
+    data = read_state(above[0].parent, video, names) if above else None  # checked; else named
+    if data is None:
         return {}, {}
-    data = read_json(path)
-    try:
-        if not isinstance(data, dict):
-            raise TypeError("not an object")
-        saved = decode_state(data, names)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise AnnotatorError(f"saved state is damaged ({exc})", path) from exc
+    saved = decode_state(data, names)
     return saved.marks, saved.confidence
