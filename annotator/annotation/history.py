@@ -58,7 +58,32 @@ class ObjectPatch:
         return sum(a.nbytes for a in arrays if a is not None) + _PATCH_OVERHEAD
 
 
-Patch = LabelPatch | StatePatch | ObjectPatch
+@dataclass(frozen=True)
+class Meta:
+    """Every object's details and state codes, and the QA marks, at one moment."""
+
+    objects: dict[int, ObjectInfo]
+    states: dict[int, np.ndarray]
+    marks: dict[int, str]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(codes.nbytes for codes in self.states.values()) + 100 * len(self.objects)
+
+
+@dataclass(frozen=True)
+class MetaPatch:
+    """Objects, states and marks replaced whole (a recovery that loaded a saved state)."""
+
+    before: Meta
+    after: Meta
+
+    @property
+    def nbytes(self) -> int:
+        return self.before.nbytes + self.after.nbytes + _PATCH_OVERHEAD
+
+
+Patch = LabelPatch | StatePatch | ObjectPatch | MetaPatch
 
 
 @dataclass
@@ -73,6 +98,11 @@ class Step:
     def add(self, patch: Patch) -> None:
         self.patches.append(patch)
         self.nbytes += patch.nbytes
+
+    @property
+    def frame_patches(self) -> int:
+        """How many label patches the step holds (about the frames it touches)."""
+        return sum(isinstance(patch, LabelPatch) for patch in self.patches)
 
 
 class History:
@@ -112,6 +142,16 @@ class History:
         return self._redo[-1].name if self._redo else None
 
     @property
+    def next_undo(self) -> Step | None:
+        """The step `pop_undo` would give (None while a step is open or none is left)."""
+        return self._undo[-1] if self._undo and self._open is None else None
+
+    @property
+    def next_redo(self) -> Step | None:
+        """The step `pop_redo` would give."""
+        return self._redo[-1] if self._redo and self._open is None else None
+
+    @property
     def recording(self) -> bool:
         return self._open is not None
 
@@ -131,7 +171,17 @@ class History:
         if self._depth > 0:
             return
         step, self._open = self._open, None
-        if step is None or not step.patches:
+        if step is not None:
+            self.file(step)
+
+    def file(self, step: Step) -> None:
+        """File a finished step (made elsewhere, such as in a worker): it joins the open step
+        when one is open, else it is filed as `end` files one; an empty step is dropped."""
+        if not step.patches:
+            return
+        if self._open is not None:
+            for patch in step.patches:
+                self._open.add(patch)
             return
         last = self._undo[-1] if self._undo and not self._redo else None
         if last is not None and step.group is not None and last.group is step.group:

@@ -33,7 +33,7 @@ from annotator.annotation.journal_records import (
     encode_record,
     read_journal,
 )
-from annotator.annotation.objects import FrameState
+from annotator.annotation.serialization import SavedState, decode_state
 from annotator.annotation.video_annotation import VideoAnnotation
 from annotator.errors import AnnotatorError
 from annotator.formats.atomic import atomic_open, keep_aside, safe_join
@@ -93,15 +93,16 @@ def has_recovery(root: str | Path, video: str) -> bool:
     return bool(dropped) or any(r.kind in ("frame", "state") for r in records)
 
 
-def recover(
-    annotation: VideoAnnotation, root: str | Path, video: str, notify: bool = True
-) -> Recovery:
-    """Replay every good record of the journal of `video` onto `annotation` (as loaded);
-    listeners hear of it unless not `notify` (run in a worker, the caller then calls
-    `annotation.notify_loaded()` on its own thread).
+def recover(annotation: VideoAnnotation, root: str | Path, video: str,
+            notify: bool = True) -> Recovery:
+    """Replay every good record of the journal of `video` onto `annotation` (as loaded).
 
     Each frame gets its latest good record; objects, states and marks come from the latest
-    state record that loads. The restored frames are dirty so the next save writes them. When
+    state record that loads. The restored frames are dirty so the next save writes them, and
+    the whole recovery is one undo step (undoing it gives the video as saved). Listeners hear
+    of it (a "load" event) unless `notify` is False: then the caller calls
+    `annotation.notify_loaded()` itself, as a GUI does on its own thread after recovering in
+    a worker. When
     anything was dropped a copy of the journal is kept (`Recovery.kept`). A journal started for
     another frame count or size is refused whole with AnnotatorError (nothing is applied) and
     renamed aside. After a recovery callers start a clean journal (`Journal.restart`), as
@@ -123,7 +124,7 @@ def recover(
                 f"{record.header.get('v')}, the video is {expected} in format {VERSION}; {where}",
                 path,
             )
-    frames: set[int] = set()
+    frames: dict[int, bytes | None] = {}
     states: list[Record] = []
     for record in records:
         if record.kind == "frame":
@@ -131,22 +132,18 @@ def recover(
             if problem:
                 dropped.append(_dropped(record, problem))
                 continue
-            annotation.load_compressed(record.header["i"], record.payload or None)
-            frames.add(record.header["i"])
+            frames[record.header["i"]] = record.payload or None
         elif record.kind == "state":
             states.append(record)
         elif record.kind != "start":
             dropped.append(_dropped(record, f"unknown record type {record.kind!r}"))
-    state = False
+    saved: SavedState | None = None
     for record in reversed(states):
-        problem = _load_state(annotation, record.payload)
-        if not problem:
-            state = True
+        saved, problem = _read_state(annotation, record.payload)
+        if saved is not None:
             break
         dropped.append(_dropped(record, problem))
-    recreated = _recreate_objects(annotation, frames)
-    annotation.mark_unsaved(meta=state or bool(recreated))
-    annotation.history.clear()
+    recreated = annotation.restore(frames, saved)
     if notify:
         annotation.notify_loaded()
     dropped.sort(key=lambda d: d.offset)
@@ -154,7 +151,8 @@ def recover(
     if dropped:
         with contextlib.suppress(OSError):  # a full disk: the good records count more
             kept = keep_aside(path, "damaged")
-    return Recovery(path, tuple(sorted(frames)), state, tuple(dropped), recreated, kept)
+    return Recovery(path, tuple(sorted(frames)), saved is not None, tuple(dropped), recreated,
+                    kept)
 
 
 def _dropped(record: Record, reason: str) -> DroppedRecord:
@@ -181,29 +179,15 @@ def _frame_problem(record: Record, annotation: VideoAnnotation) -> str:
     return ""
 
 
-def _load_state(annotation: VideoAnnotation, payload: bytes) -> str:
-    """Apply a state record; why it could not be, or empty."""
+def _read_state(annotation: VideoAnnotation, payload: bytes) -> tuple[SavedState | None, str]:
+    """The state a record holds, or None and why it cannot be used."""
     try:
         data = json.loads(payload.decode("utf-8"))
         if not isinstance(data, dict):
-            return "the state is not a JSON object"
-        annotation.load_state_dict(data)
+            return None, "the state is not a JSON object"
+        return decode_state(data, annotation.frame_names), ""
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        return f"the state does not load ({exc})"
-    return ""
-
-
-def _recreate_objects(annotation: VideoAnnotation, frames: Iterable[int]) -> tuple[int, ...]:
-    """Objects whose pixels came back without a state record naming them become keyframe
-    objects again (their details are lost); returns their ids."""
-    known = set(annotation.objects)
-    recreated: set[int] = set()
-    for index in sorted(frames):
-        orphans = annotation.objects_on(index) - known - recreated
-        if orphans:
-            annotation.load_label_map(index, annotation.label_map(index), FrameState.KEYFRAME)
-            recreated |= orphans
-    return tuple(sorted(recreated))
+        return None, f"the state does not load ({exc})"
 
 
 class Journal:

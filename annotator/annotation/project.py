@@ -194,9 +194,9 @@ class Project:
         return has_recovery(self.dataset.root, self.video)
 
     def recover(self, notify: bool = True) -> Recovery:
-        """Replay unsaved work left by a crash: what came back and what was dropped. A worker
-        passes `notify` False and has `annotation.notify_loaded()` called on the thread that
-        listens.
+        """Replay unsaved work left by a crash: what came back and what was dropped. The
+        recovered work is one undo step. With `notify` False listeners are not told (call
+        `annotation.notify_loaded()`): a GUI recovers in a worker and tells its own thread.
 
         Journalling goes on whatever happens: after a recovery in a clean journal that holds
         everything unsaved; after AnnotatorError (a journal of another video shape, renamed

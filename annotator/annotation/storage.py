@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import cv2
 import numpy as np
@@ -31,12 +31,14 @@ def object_ids_in(labels: np.ndarray) -> frozenset[int]:
 
 
 class LabelStore:
-    """One H x W uint8 label map per frame; an all-background frame costs nothing."""
+    """One H x W uint8 label map per frame; an all-background frame costs nothing. How many
+    frames hold each object is kept up to date as frames are stored (no scan of the video)."""
 
     def __init__(self, count: int, height: int, width: int, hot_frames: int = 6) -> None:
         self.shape = (height, width)
         self._data: list[bytes | None] = [None] * count
         self._present: list[frozenset[int]] = [frozenset()] * count
+        self._counts: Counter[int] = Counter()
         self._hot: OrderedDict[int, np.ndarray] = OrderedDict()
         self._hot_frames = hot_frames
 
@@ -56,10 +58,20 @@ class LabelStore:
 
     def put(self, index: int, labels: np.ndarray) -> None:
         """Store `labels` (H x W uint8) as frame `index`; the store takes ownership of it."""
-        present = object_ids_in(labels)
-        self._data[index] = None if not labels.any() else compress(labels)
-        self._present[index] = present
+        self._set(index, None if not labels.any() else compress(labels), object_ids_in(labels))
         self._remember(index, labels)
+
+    def put_packed(self, index: int, data: bytes | None, present: frozenset[int]) -> None:
+        """Store a frame already compressed (None: all background) with the ids it holds."""
+        self._set(index, data, present)
+        self._hot.pop(index, None)
+
+    def _set(self, index: int, data: bytes | None, present: frozenset[int]) -> None:
+        old = self._present[index]
+        self._counts.subtract(old - present)
+        self._counts.update(present - old)
+        self._data[index] = data
+        self._present[index] = present
 
     def put_compressed(self, index: int, data: bytes) -> None:
         """Store a frame given as `compressed()` bytes (e.g. from a recovery journal)."""
@@ -73,7 +85,14 @@ class LabelStore:
         return self._present[index]
 
     def frames_with(self, object_id: int) -> list[int]:
+        """The frames that hold `object_id` (a scan of the video: run it in a worker)."""
+        if not self._counts[object_id]:
+            return []
         return [i for i, ids in enumerate(self._present) if object_id in ids]
+
+    def frame_count(self, object_id: int) -> int:
+        """How many frames hold `object_id` (kept as frames are stored)."""
+        return max(0, self._counts[object_id])
 
     @property
     def nbytes(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -14,6 +15,8 @@ from annotator.annotation.events import ChangeEvent, ChangeReason, Listener
 from annotator.annotation.history import (
     History,
     LabelPatch,
+    Meta,
+    MetaPatch,
     ObjectPatch,
     Patch,
     StatePatch,
@@ -30,8 +33,17 @@ from annotator.annotation.objects import (
     ObjectInfo,
     check_object_id,
 )
-from annotator.annotation.serialization import decode_state, encode_state
-from annotator.annotation.storage import LabelStore, compress, decompress, object_ids_in
+from annotator.annotation.prepared import (
+    PackedFrame,
+    PreparedChange,
+    Progress,
+    label_patch,
+    pack,
+    relabel,
+    replay,
+)
+from annotator.annotation.serialization import SavedState, decode_state, encode_state
+from annotator.annotation.storage import LabelStore, decompress, object_ids_in
 from models.protocols import VOID
 
 _EMPTY = STATE_CODES[FrameState.EMPTY]
@@ -40,6 +52,9 @@ _PROPAGATED = STATE_CODES[FrameState.PROPAGATED]
 _EDITED = STATE_CODES[FrameState.EDITED]
 # Which state wins when two objects merge: keyframe > edited > propagated > empty (by code).
 _MERGE_RANK = np.array([0, 3, 1, 2], dtype=np.uint8)
+# A prepared change committed in slices swaps at most this many frames per slice (each slice's
+# change event makes listeners, such as the journal, write those frames).
+COMMIT_FRAMES_PER_SLICE = 64
 
 
 class _Pending:
@@ -136,6 +151,12 @@ class VideoAnnotation:
         """zlib bytes of the raw label map (None when all background), for journals."""
         return self._store.compressed(self._index(index))
 
+    def _read(self, index: int) -> np.ndarray:
+        """Frame `index` decompressed from the store, without touching its working set (safe
+        in a worker while another thread edits other frames)."""
+        data = self._store.compressed(index)
+        return np.zeros(self.size, np.uint8) if data is None else decompress(data, self.size)
+
     def state(self, index: int, object_id: int) -> FrameState:
         index = self._index(index)
         states = self._states.get(object_id)
@@ -176,7 +197,12 @@ class VideoAnnotation:
         return (frames[0], frames[-1]) if frames else None
 
     def frames_with(self, object_id: int) -> list[int]:
+        """Frames where the object has pixels (a scan of the video: run it in a worker)."""
         return self._store.frames_with(object_id)
+
+    def frame_count(self, object_id: int) -> int:
+        """How many frames hold the object's pixels (kept up to date, no scan)."""
+        return self._store.frame_count(object_id)
 
     @property
     def can_undo(self) -> bool:
@@ -281,30 +307,54 @@ class VideoAnnotation:
 
     def remove_object(self, object_id: int) -> None:
         """Delete an object and its pixels on every frame."""
-        with self._operation(ChangeReason.REMOVE_OBJECT):
-            info = self.object(object_id)
-            for index in self._store.frames_with(object_id):
-                labels = self._store.get(index).copy()
-                labels[labels == object_id] = 0
-                self._write_labels(index, labels)
-            self._drop_object(info)
+        self.commit(self.prepare_remove(object_id))
 
     def merge_objects(self, keep_id: int, absorbed_id: int) -> None:
         """`absorbed_id`'s pixels become `keep_id`'s on every frame; `absorbed_id` is removed."""
-        if keep_id == absorbed_id:
+        self.commit(self.prepare_merge(keep_id, [absorbed_id]))
+
+    def prepare_remove(self, object_id: int, progress: Progress | None = None,
+                       name: str = ChangeReason.REMOVE_OBJECT) -> PreparedChange:
+        """`remove_object` computed, not applied: reads frames only (a worker may run it
+        while this thread shows frames); `commit` applies it."""
+        with self._lock:
+            info = self.object(object_id)
+            states = self._states[object_id].copy()
+        table = np.arange(256, dtype=np.uint8)
+        table[object_id] = 0
+        patches, frames = relabel(self._read, self.frames_with(object_id), table, progress)
+        step = Step(name)
+        for patch in (*patches, ObjectPatch(object_id, info, None, states, None)):
+            step.add(patch)
+        return PreparedChange(step, "do", ChangeReason.REMOVE_OBJECT, frames)
+
+    def prepare_merge(self, keep_id: int, absorbed_ids: Sequence[int],
+                      progress: Progress | None = None,
+                      name: str = ChangeReason.MERGE_OBJECTS) -> PreparedChange:
+        """Merging `absorbed_ids` into `keep_id`, computed as `prepare_remove` is."""
+        if keep_id in absorbed_ids:
             raise ValueError("cannot merge an object with itself")
-        with self._operation(ChangeReason.MERGE_OBJECTS):
+        with self._lock:
             self.object(keep_id)
-            absorbed = self.object(absorbed_id)
-            for index in self._store.frames_with(absorbed_id):
-                labels = self._store.get(index).copy()
-                labels[labels == absorbed_id] = keep_id
-                self._write_labels(index, labels)
-            kept, other = self._states[keep_id], self._states[absorbed_id]
-            merged = np.where(_MERGE_RANK[kept] >= _MERGE_RANK[other], kept, other)
-            changed = np.flatnonzero(merged != kept)
-            self._set_codes(keep_id, changed, merged[changed])
-            self._drop_object(absorbed)
+            infos = [self.object(i) for i in absorbed_ids]
+            kept = self._states[keep_id].copy()
+            others = [self._states[i].copy() for i in absorbed_ids]
+        table = np.arange(256, dtype=np.uint8)
+        table[list(absorbed_ids)] = keep_id
+        indices = sorted(set().union(*(self.frames_with(i) for i in absorbed_ids)))
+        patches, frames = relabel(self._read, indices, table, progress)
+        merged = kept
+        for other in others:
+            merged = np.where(_MERGE_RANK[merged] >= _MERGE_RANK[other], merged, other)
+        changed = np.flatnonzero(merged != kept)
+        step = Step(name)
+        for patch in patches:
+            step.add(patch)
+        if changed.size:
+            step.add(StatePatch(keep_id, changed, kept[changed], merged[changed]))
+        for info, states in zip(infos, others, strict=True):
+            step.add(ObjectPatch(info.id, info, None, states, None))
+        return PreparedChange(step, "do", ChangeReason.MERGE_OBJECTS, frames)
 
     def update_object(
         self,
@@ -339,8 +389,10 @@ class VideoAnnotation:
         object_id: int,
         mask: np.ndarray,
         state: FrameState = FrameState.KEYFRAME,
+        protect: bool = False,
     ) -> None:
-        """A person's stroke: `object_id` takes the pixels of `mask` (bool H x W).
+        """A person's stroke: `object_id` takes the pixels of `mask` (bool H x W); with
+        `protect` only those that are background (other objects and void keep theirs).
 
         The objects touched get `state`, except that a propagated or edited frame becomes
         `edited` for them.
@@ -352,6 +404,10 @@ class VideoAnnotation:
         with self._operation(ChangeReason.PAINT):
             self.object(object_id)
             labels = self._store.get(index).copy()
+            if protect:
+                mask = mask & ((labels == 0) | (labels == object_id))
+                if not mask.any():
+                    return
             touched = object_ids_in(labels[mask]) | {object_id}
             labels[mask] = object_id
             self._write_labels(index, labels)
@@ -398,14 +454,17 @@ class VideoAnnotation:
         labels: np.ndarray,
         object_ids: Iterable[int] | None = None,
         confidence: Mapping[int, float] | None = None,
+        protect: bool = False,
     ) -> None:
         """Take a propagation result for frame `index`.
 
         Only the objects in `object_ids` (default: all) are taken from `labels`; where one of
         them is a keyframe or edited on this frame it keeps its pixels, as do objects outside
         `object_ids` and void. The others become `propagated` where they have pixels, else
-        `empty`. Ids in `labels` that are no (longer an) object are dropped. The engine's
-        `confidence` in the objects taken is kept for `confidence` (and saved with the state).
+        `empty`. Ids in `labels` that are no (longer an) object are dropped. With `protect`,
+        an object new to this frame (empty here before) takes only background: pixels another
+        object holds stay that object's. The engine's `confidence` in the objects taken is
+        kept for `confidence` (and saved with the state).
         """
         index = self._index(index)
         labels = self._check_labels(labels)
@@ -427,6 +486,13 @@ class VideoAnnotation:
             keep[[VOID, *fixed]] = 1
             kept = cv2.LUT(current, keep).view(bool)
             result[kept] = current[kept]
+            newcomers = [o for o in covered - fixed
+                         if protect and self._states[o][index] == _EMPTY]
+            if newcomers:
+                new = np.zeros(256, dtype=np.uint8)
+                new[newcomers] = 1
+                taken = cv2.LUT(result, new).view(bool) & (current != 0) & (current != result)
+                result[taken] = current[taken]
             self._write_labels(index, result)
             present = object_ids_in(result)
             frame = np.array([index])
@@ -463,37 +529,84 @@ class VideoAnnotation:
     # ------------------------------------------------------------- undo / redo
     def undo(self) -> bool:
         """Revert the latest step; False when there is none."""
-        return self._replay(self.history.pop_undo, undo=True)
+        change = self.prepare_undo()
+        return change is not None and self.commit(change)
 
     def redo(self) -> bool:
         """Apply the latest undone step again; False when there is none."""
-        return self._replay(self.history.pop_redo, undo=False)
+        change = self.prepare_redo()
+        return change is not None and self.commit(change)
 
-    def _replay(self, pop: Callable[[], Step | None], undo: bool) -> bool:
-        event = None
+    def prepare_undo(self, progress: Progress | None = None) -> PreparedChange | None:
+        """The latest step reverted, computed as `prepare_remove` is; None when there is none."""
+        return self._prepare_replay(undo=True, progress=progress)
+
+    def prepare_redo(self, progress: Progress | None = None) -> PreparedChange | None:
+        """The latest undone step applied again, computed as `prepare_remove` is."""
+        return self._prepare_replay(undo=False, progress=progress)
+
+    def _prepare_replay(self, undo: bool, progress: Progress | None) -> PreparedChange | None:
         with self._lock:
-            step: Step | None = pop()
-            if step is None:
-                return False
-            pending = _Pending(ChangeReason.UNDO if undo else ChangeReason.REDO)
-            for patch in reversed(step.patches) if undo else step.patches:
-                self._apply_patch(patch, undo, pending)
+            step = self.history.next_undo if undo else self.history.next_redo
+        if step is None:
+            return None
+        mode = "undo" if undo else "redo"
+        patches = step.patches[::-1] if undo else step.patches
+        frames = replay(self._read, patches, undo, progress)
+        return PreparedChange(step, mode, ChangeReason.UNDO if undo else ChangeReason.REDO,
+                              frames)
+
+    def commit(self, change: PreparedChange, budget_s: float | None = None) -> bool:
+        """Apply a prepared change: all of it, or with `budget_s` a slice that takes about
+        that long (at most COMMIT_FRAMES_PER_SLICE frames); call again until it returns True.
+        Each call sends one change event; the change is one undo step."""
+        deadline = None if budget_s is None else time.monotonic() + budget_s
+        with self._lock:
+            if change.position == 0 and change.mode != "do":
+                expected = self.history.next_undo if change.mode == "undo" \
+                    else self.history.next_redo
+                if expected is not change.step:
+                    raise RuntimeError("the undo history changed since the change was prepared")
+                (self.history.pop_undo if change.mode == "undo" else self.history.pop_redo)()
+            pending = _Pending(change.reason)
+            patches, swapped = change.patches, 0
+            while not change.done:
+                patch = patches[change.position]
+                change.position += 1
+                if not isinstance(patch, LabelPatch):
+                    self._apply_patch(patch, change.mode == "undo", pending)
+                elif patch.index not in change.applied:
+                    change.applied.add(patch.index)
+                    self._put_packed(patch.index, change.frames[patch.index], pending)
+                    swapped += 1
+                if deadline is not None and (swapped >= COMMIT_FRAMES_PER_SLICE
+                                             or time.monotonic() >= deadline):
+                    break
+            if change.done and change.mode == "do":
+                self.history.file(change.step)
             event = pending.event()
         if event is not None:
             self._emit(event)
-        return True
+        return change.done
+
+    def _put_packed(self, index: int, frame: PackedFrame, pending: _Pending) -> None:
+        pending.objects |= self._store.present(index) | frame.present
+        self._store.put_packed(index, frame.data, frame.present)
+        self._dirty_frames.add(index)
+        pending.frames.add(index)
 
     def _apply_patch(self, patch: Patch, undo: bool, pending: _Pending) -> None:
-        if isinstance(patch, LabelPatch):
-            y0, y1, x0, x1 = patch.box
-            labels = self._store.get(patch.index).copy()
-            pending.objects |= object_ids_in(labels[y0:y1, x0:x1])
-            data = patch.before if undo else patch.after
-            labels[y0:y1, x0:x1] = decompress(data, (y1 - y0, x1 - x0))
-            pending.objects |= object_ids_in(labels[y0:y1, x0:x1])
-            self._store.put(patch.index, labels)
-            self._dirty_frames.add(patch.index)
-            pending.frames.add(patch.index)
+        """An object, state or meta patch (label patches come prepared: `commit`)."""
+        if isinstance(patch, MetaPatch):
+            meta = patch.before if undo else patch.after
+            self._objects = dict(meta.objects)
+            self._states = {i: codes.copy() for i, codes in meta.states.items()}
+            self.marks = dict(meta.marks)
+            self._meta_changed()
+            pending.objects |= set(patch.before.objects) | set(patch.after.objects)
+            pending.objects_changed = True
+        elif isinstance(patch, LabelPatch):
+            raise TypeError("label patches are applied prepared")
         elif isinstance(patch, StatePatch):
             self._states[patch.object_id][patch.frames] = patch.before if undo else patch.after
             self._meta_changed()
@@ -505,6 +618,7 @@ class VideoAnnotation:
             if info is None:
                 self._objects.pop(patch.object_id, None)
                 self._states.pop(patch.object_id, None)
+                self._confidence.pop(patch.object_id, None)
             else:
                 self._objects[patch.object_id] = info
                 if states is not None:
@@ -556,14 +670,48 @@ class VideoAnnotation:
                 self._states[object_id][index] = STATE_CODES[state]
         self._meta_revision += 1
 
-    def load_compressed(self, index: int, data: bytes | None) -> None:
-        """Put a frame given as `compressed_label_map()` bytes (recovery); marks it dirty."""
-        index = self._index(index)
-        if data is None:
-            self._store.put(index, np.zeros(self.size, np.uint8))
-        else:
-            self._store.put_compressed(index, data)
-        self._dirty_frames.add(index)
+    def restore(self, frames: Mapping[int, bytes | None], saved: SavedState | None,
+                name: str = "recover unsaved work") -> tuple[int, ...]:
+        """Put back work recovered from a journal, as one undo step (undoing it gives the
+        video as it was on disk): frames as `compressed_label_map()` bytes, and the objects,
+        states and marks of `saved` (objects it does not name are kept). Objects found in the
+        frames that no state names come back as keyframe objects without details; their ids
+        are returned. Everything restored counts as unsaved. No change event: call
+        `notify_loaded` (on the thread that shows the annotation). The lock is taken frame by
+        frame, so another thread may show frames meanwhile."""
+        step = Step(name)
+        for index in sorted(frames):
+            data = frames[self._index(index)]
+            new = np.zeros(self.size, np.uint8) if data is None else decompress(data, self.size)
+            with self._lock:
+                patch = label_patch(index, self._read(index), new)
+                if patch is not None:
+                    step.add(patch)
+                    packed = pack(new)
+                    self._store.put_packed(index, packed.data, packed.present)
+                self._dirty_frames.add(index)
+        with self._lock:
+            before = self._meta()
+            if saved is not None:
+                self.load_state_dict(saved)
+            recreated: set[int] = set()
+            for index in sorted(frames):
+                for object_id in self._store.present(index) - self._objects.keys() - recreated:
+                    self._objects[object_id] = ObjectInfo(object_id)
+                    self._states[object_id] = np.zeros(len(self), np.uint8)
+                    recreated.add(object_id)
+                for object_id in self._store.present(index) & recreated:
+                    self._states[object_id][index] = _KEYFRAME
+            step.add(MetaPatch(before, self._meta()))
+            self._meta_dirty = self._meta_dirty or saved is not None or bool(recreated)
+            self._meta_revision += 1
+            self.history.file(step)
+        return tuple(sorted(recreated))
+
+    def _meta(self) -> Meta:
+        """A copy of every object's details and states, and the marks."""
+        return Meta(dict(self._objects), {i: codes.copy() for i, codes in self._states.items()},
+                    dict(self.marks))
 
     def state_dict(self) -> dict[str, Any]:
         """Objects, frame states (run-length coded) and marks as plain JSON-ready data."""
@@ -571,10 +719,10 @@ class VideoAnnotation:
             return encode_state(self._objects.values(), self._states, self.marks,
                                 self.frame_names, self._confidence)
 
-    def load_state_dict(self, data: dict[str, Any]) -> None:
-        """Replace objects, states and marks with `state_dict()` data (no undo step); objects
-        it does not name are kept."""
-        saved = decode_state(data, self.frame_names)
+    def load_state_dict(self, data: dict[str, Any] | SavedState) -> None:
+        """Replace objects, states and marks with `state_dict()` data (or that data decoded:
+        `decode_state`), no undo step; objects it does not name are kept."""
+        saved = data if isinstance(data, SavedState) else decode_state(data, self.frame_names)
         with self._lock:
             kept = set(self._objects) - set(saved.objects)
             self._objects = {**saved.objects, **{i: self._objects[i] for i in kept}}
@@ -629,27 +777,15 @@ class VideoAnnotation:
         self._pending.objects.add(info.id)
         self._pending.objects_changed = True
 
-    def _drop_object(self, info: ObjectInfo) -> None:
-        self._confidence.pop(info.id, None)
-        states = self._states.pop(info.id)
-        del self._objects[info.id]
-        self.history.record(ObjectPatch(info.id, info, None, states, None))
-        self._meta_changed()
-        assert self._pending is not None
-        self._pending.objects.add(info.id)
-        self._pending.objects_changed = True
-
     def _write_labels(self, index: int, labels: np.ndarray) -> None:
         """Store `labels` (owned) as frame `index`, recording the changed box for undo."""
         old = self._store.get(index)
-        changed = old != labels
-        rows = np.flatnonzero(changed.any(axis=1))
-        if rows.size == 0:
+        patch = label_patch(index, old, labels)
+        if patch is None:
             return
-        cols = np.flatnonzero(changed.any(axis=0))
-        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        self.history.record(patch)
+        y0, y1, x0, x1 = patch.box
         before, after = old[y0:y1, x0:x1], labels[y0:y1, x0:x1]
-        self.history.record(LabelPatch(index, (y0, y1, x0, x1), compress(before), compress(after)))
         assert self._pending is not None
         # the objects in the changed box (a superset of those whose pixels changed)
         self._pending.objects |= object_ids_in(before) | object_ids_in(after)
