@@ -12,6 +12,7 @@ from PyQt6.QtGui import QKeySequence
 from PyQt6.QtTest import QTest
 
 from annotator.formats.masks import read_label_map, write_label_map
+from annotator.gui.app import build_window
 from annotator.gui.dataset_dialog import DatasetDialog, count_progress
 from annotator.gui.settings import AppSettings, Preferences, SettingsDialog
 from annotator.gui.shortcuts import SHORTCUTS, help_html
@@ -61,10 +62,12 @@ def test_keyframes_playback_and_reopening(qtbot, tmp_path, monkeypatch, davis_ro
     assert c.annotation.keyframe_indices() == [0, 4]
     assert np.array_equal(c.annotation.label_map(4), truth)
 
+    controls = window.frame_controls
     press_key(window, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
     assert c.index == 4
     press_key(window, Qt.Key.Key_Left)
-    assert c.index == 3 and window.frame_label.text().startswith("4 / 6")
+    assert c.index == 3 and controls.number.value() == 4
+    assert controls.total.text().startswith("/ 6")
     press_key(window, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier)
     assert c.index == 0 and window.slider.value() == 0
     press_key(window, Qt.Key.Key_P)
@@ -72,13 +75,47 @@ def test_keyframes_playback_and_reopening(qtbot, tmp_path, monkeypatch, davis_ro
     qtbot.waitUntil(lambda: not window.play_button.isChecked(), timeout=10_000)
     assert c.index == 5 and window.timeline.current == 5
 
-    # the last session comes back in a new window, at the same frame
-    c.set_index(2)
+    # past the last keyframe: a message, and the frame stays; Home and End; the buttons
+    press_key(window, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+    assert c.index == 5 and "No keyframe after frame 6" in window.message_label.text()
+    press_key(window, Qt.Key.Key_Home)
+    assert c.index == 0
+    press_key(window, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier)
+    assert c.index == 0 and "No keyframe before frame 1" in window.message_label.text()
+    press_key(window, Qt.Key.Key_End)
+    assert c.index == 5
+    controls.buttons["first_frame"].click()
+    assert c.index == 0
+    controls.buttons["next_keyframe"].click()
+    assert c.index == 4
+    controls.buttons["last_frame"].click()  # ▶| is the last frame
+    assert c.index == 5 and controls.buttons["last_frame"].text() == "▶|"
+    controls.buttons["previous_keyframe"].click()
+    assert c.index == 4
+
+    # Ctrl+G: type a frame number, Return goes there (Return does not accept a candidate)
+    press_key(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    assert controls.number.hasFocus()
+    QTest.keyClicks(controls.number, "3")
+    QTest.keyClick(controls.number, Qt.Key.Key_Return)
+    assert c.index == 2 and window.canvas.hasFocus()
+
+    # the last session comes back in a new window, at the same frame, with the same object
+    # selected and the same brush
+    c.add_object()
+    window.brush_size.setValue(27)
     window.close()
-    again = make_window(qtbot, tmp_path, monkeypatch)
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    assert settings.preferences().brush_size == 27 and settings.last_object() == 2
+    again = build_window(settings)
+    qtbot.addWidget(again)
+    again.show()
+    assert again.brush_size.value() == 27 and again.tools["brush"].size == 27
     again.reopen_last()
     qtbot.waitUntil(lambda: again.controller.annotation is not None, timeout=30_000)
     assert again.controller.index == 2 and again.controller.video == "bear"
+    assert again.controller.current_object == 2
+    assert again.objects.current_id() == 2
 
 
 def test_dataset_root_lists_videos_with_progress(qtbot, tmp_path, monkeypatch, davis_root):

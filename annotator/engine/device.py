@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from annotator.errors import AnnotatorError
+
+if TYPE_CHECKING:  # torch is imported when a device is chosen: learned engines only
+    import torch
 
 
 def pick_device(preference: str | None = None) -> torch.device:
     """`preference` is None/'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."""
+    import torch
+
     if preference in (None, "", "auto"):
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -29,6 +34,8 @@ def pick_device(preference: str | None = None) -> torch.device:
 
 
 def describe_device(device: torch.device) -> str:
+    import torch
+
     if device.type == "cuda":
         return f"CUDA ({torch.cuda.get_device_name(device)})"
     if device.type == "mps":

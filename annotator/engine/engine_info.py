@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import torch
-
-from annotator.engine.device import describe_device
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -39,5 +40,5 @@ def precision_on(device: torch.device) -> str:
 
 
 def cpu_info(name: str, line: str) -> EngineInfo:
-    """A weights-free engine: it runs on the CPU in float32."""
-    return EngineInfo(name, describe_device(torch.device("cpu")), "float32", False, line)
+    """A weights-free engine: it runs on the CPU in float32 (and needs no torch)."""
+    return EngineInfo(name, f"CPU ({os.cpu_count() or 1} cores)", "float32", False, line)

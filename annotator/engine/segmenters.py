@@ -11,11 +11,12 @@ from annotator.engine.engine_info import EngineInfo, cpu_info
 from annotator.engine.fallback import load_or_fall_back
 from annotator.engine.sam2_weights import find_sam2_weights
 from annotator.engine.weights import SAM_PREFERENCE_CPU, SAM_PREFERENCE_GPU, find_weights
-from annotator.engine.weights_load import load_sam_checkpoint
 from annotator.errors import AnnotatorError
 from models.classic.segmenter import ClassicSegmenter
 from models.protocols import ClickSegmenter
-from models.sam.segmenter import SamClickSegmenter
+
+if TYPE_CHECKING:  # torch and segment-anything load with the first SAM, not before
+    from models.sam.segmenter import SamClickSegmenter
 
 if TYPE_CHECKING:
     from models.sam2.click import Sam2ClickSegmenter
@@ -26,6 +27,9 @@ GET_SAM = "`vos-annotator weights download vit_t` or `vos-annotator weights add 
 
 def load_sam_segmenter(path: str | Path, device: str | None = None) -> SamClickSegmenter:
     """SAM from a checkpoint file (variant read from its tensors) on the chosen device."""
+    from annotator.engine.weights_load import load_sam_checkpoint
+    from models.sam.segmenter import SamClickSegmenter
+
     sam, variant = load_sam_checkpoint(path)
     return SamClickSegmenter(sam, variant, pick_device(device))
 
@@ -61,9 +65,11 @@ def make_click_segmenter(
                      device)
     path = Path(weights) if weights is not None else None
     if path is None:
-        chosen = pick_device(device)
-        order = SAM_PREFERENCE_CPU if chosen.type == "cpu" else SAM_PREFERENCE_GPU
-        path = next((p for p in (find_weights(n, folder) for n in order) if p is not None), None)
+        present = {n: p for n in SAM_PREFERENCE_CPU if (p := find_weights(n, folder)) is not None}
+        if present:  # the device (and torch with it) is looked at only when there is a choice
+            cpu = pick_device(device).type == "cpu"
+            order = SAM_PREFERENCE_CPU if cpu else SAM_PREFERENCE_GPU
+            path = next(present[n] for n in order if n in present)
     if path is None:
         if engine == "sam":
             raise AnnotatorError(

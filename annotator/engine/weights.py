@@ -144,10 +144,10 @@ def _is_entry(entry: object) -> bool:
     )
 
 
-def write_registry(entries: dict[str, dict[str, Any]]) -> None:
-    folder = weights_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / REGISTRY_FILE, json.dumps(entries, indent=2, sort_keys=True) + "\n")
+def write_registry(entries: dict[str, dict[str, Any]], folder: str | Path | None = None) -> None:
+    target = weights_dir(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(target / REGISTRY_FILE, json.dumps(entries, indent=2, sort_keys=True) + "\n")
 
 
 def find_weights(name: str, folder: str | Path | None = None) -> Path | None:
@@ -176,5 +176,11 @@ class WeightsStatus:
         return self.path is not None
 
 
-def list_weights() -> list[WeightsStatus]:
-    return [WeightsStatus(known, find_weights(name)) for name, known in KNOWN.items()]
+def list_weights(folder: str | Path | None = None) -> list[WeightsStatus]:
+    return [WeightsStatus(known, find_weights(name, folder)) for name, known in KNOWN.items()]
+
+
+def partial_download(name: str, folder: str | Path | None = None) -> int:
+    """Bytes of known weights `name` downloaded so far by an interrupted download (0: none)."""
+    partial = weights_dir(folder) / (KNOWN[canonical_name(name)].filename + ".part")
+    return partial.stat().st_size if partial.is_file() else 0

@@ -81,9 +81,10 @@ def check_loads(path: Path, key: str, state: Mapping[str, torch.Tensor]) -> None
         raise AnnotatorError(f"not a loadable SAM checkpoint: {exc}", path) from exc
 
 
-def add_weights(path: str | Path, name: str | None = None, copy: bool = False) -> AddedWeights:
+def add_weights(path: str | Path, name: str | None = None, copy: bool = False,
+                folder: str | Path | None = None) -> AddedWeights:
     """Verify `path` holds the weights it claims (or identify them), that they load, and
-    register it.
+    register it in the weights `folder` (default: the user's).
 
     With `copy`, the file is copied into the weights folder under its usual name; otherwise
     the registry records where it is, with its size and SHA-256 sum.
@@ -99,9 +100,9 @@ def add_weights(path: str | Path, name: str | None = None, copy: bool = False) -
     digest = sha256_of(path)
     official = None if known.sha256 is None else digest == known.sha256
     size = path.stat().st_size
-    entries = read_registry()
+    entries = read_registry(folder)
     if copy:
-        target = weights_dir() / known.filename
+        target = weights_dir(folder) / known.filename
         remove_stale_temporaries(target.parent)
         if target.resolve() != path:
             with open(path, "rb") as source, atomic_open(target, "wb") as out:
@@ -114,5 +115,5 @@ def add_weights(path: str | Path, name: str | None = None, copy: bool = False) -
     else:
         location = path
         entries[key] = {"path": str(path), "size": size, "sha256": digest}
-    write_registry(entries)
+    write_registry(entries, folder)
     return AddedWeights(key, location, digest, official)

@@ -27,14 +27,18 @@ from annotator.engine.weights import (
 from annotator.errors import AnnotatorError
 
 Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes or None)
+ShouldStop = Callable[[], bool]
 _CHUNK = 1 << 20
 
 
-def download_weights(name: str, progress: Progress | None = None, timeout: float = 30.0) -> Path:
-    """Download known weights `name` into the weights folder; returns the file's path."""
+def download_weights(name: str, progress: Progress | None = None, timeout: float = 30.0,
+                     folder: str | Path | None = None,
+                     should_stop: ShouldStop | None = None) -> Path:
+    """Download known weights `name` into the weights `folder` (default: the user's); returns
+    the file's path. `should_stop()` true stops it (what arrived is kept to resume from)."""
     known = KNOWN[canonical_name(name)]
-    target = weights_dir() / known.filename
-    recorded = read_registry().get(known.name, {})
+    target = weights_dir(folder) / known.filename
+    recorded = read_registry(folder).get(known.name, {})
     expected = known.sha256 or recorded.get("sha256")
     if expected is None and not known.record_first_sum:
         raise AnnotatorError(
@@ -45,12 +49,12 @@ def download_weights(name: str, progress: Progress | None = None, timeout: float
     if target.is_file() and (size is None or target.stat().st_size == size):
         return target
     path = download_file(known.url, target, size, expected, progress, timeout,
-                         manual_hint=_manual_hint(known, target))
+                         manual_hint=_manual_hint(known, target), should_stop=should_stop)
     if known.sha256 is None and expected is None:  # the first download: its sum is recorded
-        entries = read_registry()
+        entries = read_registry(folder)
         entries[known.name] = {"path": str(path), "size": path.stat().st_size,
                                "sha256": sha256_of(path)}
-        write_registry(entries)
+        write_registry(entries, folder)
     return path
 
 
@@ -67,8 +71,10 @@ def download_file(
     progress: Progress | None = None,
     timeout: float = 30.0,
     manual_hint: str = "",
+    should_stop: ShouldStop | None = None,
 ) -> Path:
-    """Fetch `url` to `target`, resuming `<target>.part`; checks `size` and `sha256` if given."""
+    """Fetch `url` to `target`, resuming `<target>.part`; checks `size` and `sha256` if given.
+    `should_stop()` true stops between blocks, keeping `<target>.part` for a later resume."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
@@ -77,7 +83,7 @@ def download_file(
         partial.unlink()
         have = 0
     if size is None or have < size:
-        _fetch(url, partial, have, size, progress, timeout, manual_hint)
+        _fetch(url, partial, have, size, progress, timeout, manual_hint, should_stop)
     got = partial.stat().st_size
     if size is not None and got != size:
         raise AnnotatorError(f"download stopped at {got} of {size} bytes; run the same command "
@@ -90,8 +96,12 @@ def download_file(
     return target
 
 
+class DownloadStopped(AnnotatorError):
+    """The person stopped a download; the partial file stays for a resume."""
+
+
 def _fetch(url: str, partial: Path, have: int, size: int | None, progress: Progress | None,
-           timeout: float, hint: str) -> None:
+           timeout: float, hint: str, should_stop: ShouldStop | None) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": "vos-annotator"})
     if have:
         request.add_header("Range", f"bytes={have}-")
@@ -109,6 +119,9 @@ def _fetch(url: str, partial: Path, have: int, size: int | None, progress: Progr
                     done += len(block)
                     if progress is not None:
                         progress(done, total)
+                    if should_stop is not None and should_stop():
+                        raise DownloadStopped(f"download stopped at {done} bytes; what arrived "
+                                              f"is kept in {partial} to resume from")
     except urllib.error.HTTPError as exc:
         raise AnnotatorError(f"the server answered {exc.code} {exc.reason} for {url}. {hint}") \
             from exc

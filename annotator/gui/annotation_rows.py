@@ -11,10 +11,11 @@ from annotator.gui.timeline import TimelineRow, from_annotation_codes
 
 
 def object_rows(annotation: VideoAnnotation) -> list[ObjectRow]:
-    """One row per object: id, colour, category, caption and the frames it is on."""
+    """One row per object: id, colour, category, caption and how many frames it is on (kept
+    by the annotation as frames change: no scan of the video)."""
     return [
         ObjectRow(info.id, info.colour, info.category, info.caption,
-                  len(annotation.frames_with(info.id)))
+                  annotation.frame_count(info.id))
         for info in annotation.objects.values()
     ]
 

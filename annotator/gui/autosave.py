@@ -40,14 +40,15 @@ class Autosaver(QObject):
     message = pyqtSignal(str)
     error = pyqtSignal(str)
     recovered = pyqtSignal(object)  # the Recovery; None when it failed (`error` says why)
+    recovering_changed = pyqtSignal()
 
     def __init__(self, tasks: TaskQueue, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.tasks = tasks
         self.project: Project | None = None
         self.saving = False
+        self.recovering = False  # a journal is being replayed in the worker
         self.failures = 0  # failed saves, so that waiting for saves can give up
-        self.recovering = False
         self._journal_problem: tuple[int | None, str | None] | None = None  # last reported
         self._unsubscribe: Callable[[], None] | None = None
         self._timer = QTimer(self)
@@ -76,28 +77,35 @@ class Autosaver(QObject):
 
     # ---- recovery ------------------------------------------------------------------------
     def recover(self) -> None:
-        """Replay the journal in the worker (it decodes every journalled frame); listeners
-        hear of it here, on the GUI thread, once it is done."""
+        """Replay the journal in the task worker (saves wait behind it; it decodes every
+        journalled frame), then tell the window on this thread; edits wait meanwhile
+        (`recovering`)."""
         project = self.project
         if project is None or self.recovering:
             return
-        self.recovering = True
+        self._set_recovering(True)
         self.message.emit("Recovering unsaved work from the recovery journal…")
         self.tasks.submit(lambda: project.recover(notify=False),
                           lambda recovery: self._recovered(project, recovery),
                           self._recovery_failed)
 
     def _recovered(self, project: Project, recovery: Recovery) -> None:
-        self.recovering = False
+        self._set_recovering(False)
+        if project is not self.project:
+            return
         project.annotation.notify_loaded()
-        self.message.emit(f"Recovery: {recovery.summary()}")
+        self.message.emit(f"Recovery: {recovery.summary()} (Undo takes it back)")
         self.recovered.emit(recovery)
         self.schedule(0)
 
     def _recovery_failed(self, message: str) -> None:
-        self.recovering = False
+        self._set_recovering(False)
         self.error.emit(message)
         self.recovered.emit(None)
+
+    def _set_recovering(self, on: bool) -> None:
+        self.recovering = on
+        self.recovering_changed.emit()
 
     def discard_recovery(self) -> None:
         if self.project is not None:
@@ -162,10 +170,12 @@ class Autosaver(QObject):
         self._timer.start(RETRY_DELAY_MS)
 
     def wait_idle(self, timeout_s: float = 30.0) -> bool:
-        """Let queued saves finish (running the event loop); False on timeout."""
+        """Let a recovery and queued saves finish (running the event loop); False on
+        timeout."""
         deadline = time.monotonic() + timeout_s
         failures = self.failures
-        while (self.saving or self._timer.isActive()) and time.monotonic() < deadline:
+        while (self.saving or self.recovering or self._timer.isActive()) \
+                and time.monotonic() < deadline:
             if self.failures > failures and not self.saving:
                 break  # the disk refuses: the journal keeps the work
             if self._timer.isActive() and not self.saving:
@@ -173,7 +183,7 @@ class Autosaver(QObject):
                 self._save()
             QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
             time.sleep(0.005)
-        return not (self.saving or self._timer.isActive())
+        return not (self.saving or self.recovering or self._timer.isActive())
 
     # ---- exports -------------------------------------------------------------------------
     def export(self, kind: ExportKind, target: Path) -> None:

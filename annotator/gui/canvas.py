@@ -82,15 +82,18 @@ class Canvas(QGraphicsView):
         self._marks_item.setZValue(2.5)
         self._marks_item.setVisible(False)
         self.scene().addItem(self._marks_item)
-        self._box_item = QGraphicsRectItem()
+        self._box_item = QGraphicsRectItem()  # the box being dragged
         self._box_item.setPen(_cosmetic_pen(QColor(255, 255, 0), dashed=True))
+        self._prompt_item = QGraphicsRectItem()  # the box the candidates were asked with
+        self._prompt_item.setPen(_cosmetic_pen(QColor(255, 255, 0), dashed=True))
         self._polygon_item = QGraphicsPathItem()
         self._polygon_item.setPen(_cosmetic_pen(QColor(0, 255, 255)))
         self._brush_item = QGraphicsEllipseItem()
         self._brush_item.setPen(_cosmetic_pen(QColor(255, 255, 255)))
         self._clicks_item = QGraphicsPathItem()
         for z, item in enumerate(
-            (self._box_item, self._polygon_item, self._clicks_item, self._brush_item), start=10
+            (self._prompt_item, self._box_item, self._polygon_item, self._clicks_item,
+             self._brush_item), start=10
         ):
             item.setZValue(z)
             item.setVisible(False)
@@ -160,6 +163,24 @@ class Canvas(QGraphicsView):
         self._box_item.setVisible(rect is not None)
         if rect is not None:
             self._box_item.setRect(rect.normalized())
+
+    def show_prompt_box(self, box: tuple[float, float, float, float] | None) -> None:
+        """The box the current candidates were asked with (x0, y0, x1, y1), kept in view."""
+        self._prompt_item.setVisible(box is not None)
+        if box is not None:
+            x0, y0, x1, y1 = box
+            self._prompt_item.setRect(QRectF(QPointF(x0, y0), QPointF(x1, y1)).normalized())
+
+    def prompt_box(self) -> QRectF | None:
+        """The prompt box shown (None when hidden), for checks."""
+        return self._prompt_item.rect() if self._prompt_item.isVisible() else None
+
+    def set_busy(self, busy: bool) -> None:
+        """A busy cursor over the frame while a click computes (clicks still land)."""
+        if busy:
+            self.viewport().setCursor(Qt.CursorShape.BusyCursor)
+        elif self._panning is None and not self._space_held:
+            self.viewport().unsetCursor()
 
     def show_polygon(self, points: list[QPointF], cursor: QPointF | None = None) -> None:
         path = QPainterPath()

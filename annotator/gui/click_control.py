@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
+from annotator.engine.click_session import Box
 from annotator.gui.click_worker import ClickResult, ClickWorker
 from annotator.gui.engine_control import EngineControl
 from annotator.gui.workers import EngineChoice
@@ -16,7 +19,8 @@ class ClickControl(EngineControl):
     """Prompts of the current frame and object; an epoch number drops stale answers.
 
     The frame goes to the worker only with the first prompt after the frame or object changed,
-    so scrolling through a video never queues segmenter work.
+    so scrolling through a video never queues segmenter work. Prompts made while the frame is
+    still being decoded wait for it (`provide`).
     """
 
     candidates_changed = pyqtSignal()
@@ -45,8 +49,11 @@ class ClickControl(EngineControl):
         self.worker.failed.connect(self._on_failed)
         self.epoch = 0
         self._prepared = -1
-        self._frame: tuple[int, np.ndarray] | None = None
+        self._index: int | None = None  # the frame prompts are for
+        self._frame: np.ndarray | None = None  # its picture, once decoded
+        self._waiting: list[Callable[[], None]] = []  # prompts made before it was
         self.clicks: list[tuple[float, float, bool]] = []
+        self.box_prompt: Box | None = None
         self.result: ClickResult | None = None
         self.chosen = 0
         self.pending = 0  # prompts sent and not answered yet
@@ -57,28 +64,52 @@ class ClickControl(EngineControl):
         self._forget()
 
     # ---- prompts -------------------------------------------------------------------------
+    @property
+    def frame_index(self) -> int | None:
+        """The frame prompts go to (None until it is decoded)."""
+        return None if self._frame is None else self._index
+
+    @property
+    def busy(self) -> bool:
+        """A prompt was sent and its answer has not come yet."""
+        return self.pending > 0
+
     def start(self, index: int, frame: np.ndarray | None) -> None:
-        """A new frame or object: prompts start over."""
-        self._frame = None if frame is None else (index, frame)
+        """A new frame or object: prompts start over (`frame` None: it is being decoded)."""
+        self._index, self._frame = index, frame
         self._forget()
         if frame is not None:
             self._idle.start()
 
+    def provide(self, index: int, frame: np.ndarray) -> None:
+        """The frame of `start` is decoded now: prompts made meanwhile go to the worker."""
+        if index != self._index or self._frame is not None:
+            return
+        self._frame = frame
+        waiting, self._waiting = self._waiting, []
+        for send in waiting:
+            send()
+        self._idle.start()
+
     def _prefetch_current(self) -> None:
-        if self._frame is not None:
-            self._prefetch.emit(*self._frame)
+        if self._index is not None and self._frame is not None:
+            self._prefetch.emit(self._index, self._frame)
 
     def click(self, x: float, y: float, positive: bool) -> None:
-        if self._prepare():
+        if self._index is not None:
             self.clicks.append((x, y, positive))
             self.pending += 1
-            self._add_click.emit(self.epoch, float(x), float(y), bool(positive))
+            epoch = self.epoch
+            self._send(lambda: self._add_click.emit(epoch, float(x), float(y), bool(positive)))
             self.candidates_changed.emit()
 
     def box(self, x0: float, y0: float, x1: float, y1: float) -> None:
-        if self._prepare():
+        if self._index is not None:
+            self.box_prompt = (x0, y0, x1, y1)
             self.pending += 1
-            self._set_box.emit(self.epoch, x0, y0, x1, y1)
+            epoch = self.epoch
+            self._send(lambda: self._set_box.emit(epoch, x0, y0, x1, y1))
+            self.candidates_changed.emit()
 
     def choose(self, candidate: int) -> None:
         if 0 <= candidate < self.count:
@@ -93,7 +124,9 @@ class ClickControl(EngineControl):
     def undo(self) -> None:
         if self.clicks or self.result is not None:
             self.pending += 1
-            self._undo.emit(self.epoch)
+            epoch = self.epoch
+            self._send(lambda: self._undo.emit(epoch))
+            self.candidates_changed.emit()
 
     def reset(self) -> None:
         """Drop the prompts and candidates of this frame."""
@@ -102,7 +135,7 @@ class ClickControl(EngineControl):
     def clear(self) -> None:
         """No frame any more (the video closed)."""
         self._idle.stop()
-        self._frame = None
+        self._index = self._frame = None
         self._forget()
 
     # ---- answers -------------------------------------------------------------------------
@@ -130,26 +163,31 @@ class ClickControl(EngineControl):
         self.result = result
         self.chosen = result.chosen
         self.clicks = list(result.clicks)
+        self.box_prompt = result.box
         self.candidates_changed.emit()
 
     def _on_failed(self, message: str) -> None:
         self.pending = max(0, self.pending - 1)
         self._load_failed()
         self.error.emit(message)
+        self.candidates_changed.emit()
 
-    def _prepare(self) -> bool:
-        """Send the frame before the first prompt of this epoch."""
-        if self._frame is None:
-            return False
+    def _send(self, prompt: Callable[[], None]) -> None:
+        """Send `prompt`, after the frame when it is the first of this epoch; hold it while
+        the frame is being decoded."""
+        if self._frame is None or self._index is None:
+            self._waiting.append(prompt)
+            return
         if self._prepared != self.epoch:
-            index, frame = self._frame
-            self._set_frame.emit(self.epoch, index, frame)
+            self._set_frame.emit(self.epoch, self._index, self._frame)
             self._prepared = self.epoch
-        return True
+        prompt()
 
     def _forget(self) -> None:
         self.epoch += 1
+        self._waiting = []
         self.clicks = []
+        self.box_prompt = None
         self.result = None
         self.chosen = 0
         self.pending = 0

@@ -11,7 +11,7 @@ from functools import partial
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
-from annotator.engine.click_session import ClickSession
+from annotator.engine.click_session import Box, ClickSession
 from annotator.engine.segmenters import make_click_segmenter
 from annotator.gui.workers import EngineChoice, describe_failure, load_engine
 from models.protocols import ClickPrediction
@@ -21,11 +21,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ClickResult:
-    """The click session after a request: its prediction, the candidate in use, the clicks."""
+    """The click session after a request: its prediction, the candidate in use, the clicks
+    and the box."""
 
     prediction: ClickPrediction | None
     chosen: int
     clicks: tuple[tuple[float, float, bool], ...]
+    box: Box | None = None
 
 
 class ClickWorker(QObject):
@@ -91,7 +93,8 @@ class ClickWorker(QObject):
         if emit:
             session = self.session
             clicks = tuple((c.x, c.y, c.positive) for c in session.clicks)
-            self.result.emit(epoch, ClickResult(session.current, session.chosen, clicks))
+            self.result.emit(epoch, ClickResult(session.current, session.chosen, clicks,
+                                                session.box))
 
 
 def _best_first(session: ClickSession, prediction: ClickPrediction) -> None:

@@ -1,5 +1,6 @@
-"""The controls under the object list: candidate masks, brush size, overlay look, and whether a
-propagation carries only the selected objects."""
+"""The controls under the object list: candidate masks (and whether one is being computed),
+protection of what is annotated, brush size, overlay look, and whether a propagation carries
+only the selected objects. Texts that change never change the panel's width."""
 
 from __future__ import annotations
 
@@ -17,16 +18,22 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from annotator.gui.elided_label import ElidedLabel
+
 CANDIDATES = 3  # a click segmenter offers at most this many masks
+PROTECT_TIP = ("On: a new mask, a brush stroke or a new object's propagation takes only "
+               "background; the pixels of other objects stay theirs. Off: they may take any "
+               "pixel.")
 
 
 class EditControls(QWidget):
     candidate_chosen = pyqtSignal(int)
     accept_clicked = pyqtSignal()
 
-    def __init__(self, opacity_percent: int, parent: QWidget | None = None) -> None:
+    def __init__(self, opacity_percent: int, brush: int, protect: bool,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.candidate_label = QLabel("Candidates: none")
+        self.candidate_label = ElidedLabel("Candidates: none", min_chars=12)
         self.candidate_buttons = [
             small_button(str(i + 1), f"Show candidate mask {i + 1}",
                          lambda i=i: self.candidate_chosen.emit(i))
@@ -35,20 +42,25 @@ class EditControls(QWidget):
         accept = small_button("Accept", "Accept the candidate (Return)", self.accept_clicked.emit)
         self.brush_size = QSpinBox()
         self.brush_size.setRange(1, 200)
-        self.brush_size.setValue(15)
+        self.brush_size.setValue(brush)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(opacity_percent)
         self.outline = QCheckBox("Outline")
+        self.protect = QCheckBox("Protect other objects")
+        self.protect.setChecked(protect)
+        self.protect.setToolTip(PROTECT_TIP)
         self.propagate_selected = QCheckBox("Propagate only the selected objects")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(_row(self.candidate_label, *self.candidate_buttons, accept, stretch=0))
+        layout.addWidget(self.protect)
         layout.addLayout(_row(QLabel("Brush size"), self.brush_size, stretch=None))
         layout.addLayout(_row(QLabel("Opacity"), self.opacity, self.outline, stretch=1))
         layout.addWidget(self.propagate_selected)
 
     def show_candidates(self, count: int, chosen: int, text: str) -> None:
+        """The candidates' line (elided to the panel's width) and buttons."""
         self.candidate_label.setText(text)
         for i, button in enumerate(self.candidate_buttons):
             button.setEnabled(i < count)

@@ -7,13 +7,13 @@ from annotator.engine.engine_info import EngineInfo
 
 LOADING = "loading…"
 FAILED = "none (failed to load)"
-SAM2_ADVICE = ("SAM 2.1 does both (the sam2 engine): `vos-annotator weights download "
-               "sam2.1_tiny`, or sam2.1_large for a GPU.")
-CLICK_ADVICE = ("For better click masks add SAM weights: `vos-annotator weights download vit_t` "
-                "(MobileSAM, fast on a CPU) or `vos-annotator weights add FILE` for vit_b / "
-                "vit_l / vit_h. " + SAM2_ADVICE)
-PROPAGATION_ADVICE = ("For better propagation add the STCN weights: "
-                      "`vos-annotator weights add stcn.pth`. " + SAM2_ADVICE)
+SAM2_ADVICE = ("SAM 2.1 does both (the sam2 engine): Help > Better engines downloads "
+               "sam2.1_tiny, or sam2.1_large for a GPU.")
+CLICK_ADVICE = ("For better click masks add SAM weights: Help > Better engines downloads MobileSAM "
+                "(vit_t, fast on a CPU) or SAM vit_b, or adds a checkpoint you have "
+                "(vit_b / vit_l / vit_h). " + SAM2_ADVICE)
+PROPAGATION_ADVICE = ("For better propagation add the STCN weights: Help > Better engines > "
+                      "Add a file… (stcn.pth). " + SAM2_ADVICE)
 
 
 class EngineStatus:
@@ -75,5 +75,6 @@ def advice(click: EngineStatus, propagation: EngineStatus) -> str:
         lines.append(CLICK_ADVICE)
     if propagation.classic:
         lines.append(PROPAGATION_ADVICE)
-    lines.append("Choose engines, device and weights folder in File > Settings.")
+    lines.append("Choose engines, device and weights folder in File > Settings; the engines "
+                 "switch as soon as weights arrive.")
     return "\n".join(lines)

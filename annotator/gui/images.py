@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import cv2
 import numpy as np
 from PyQt6.QtGui import QImage, qRgba
 
 from annotator.quality.render import boundary
+
+MIN_OUTLINE = 3  # outline width in image pixels: at least this, more on large frames
 
 
 def frame_to_qimage(frame: np.ndarray) -> QImage:
@@ -23,6 +26,18 @@ def rgba_to_qimage(rgba: np.ndarray) -> QImage:
     height, width = rgba.shape[:2]
     image = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
     return image.copy()
+
+
+def outline_width(shape: tuple[int, ...]) -> int:
+    """An outline width legible when the whole frame is in view (3 px at 720p, 5 at 1080p)."""
+    return max(MIN_OUTLINE, round(max(shape[:2]) / 400))
+
+
+def outlines(labels: np.ndarray, width: int) -> np.ndarray:
+    """Each object's band of `width` pixels along its edge, inside it, with its own id (where
+    two objects meet, each keeps its side); 0 elsewhere."""
+    band = cv2.dilate(boundary(labels).astype(np.uint8), np.ones((2 * width - 1,) * 2, np.uint8))
+    return np.where(band.view(bool), labels, 0).astype(np.uint8)
 
 
 def indexed_qimage(values: np.ndarray, table: list[int]) -> QImage:
@@ -42,12 +57,13 @@ def overlay_image(
     outline_only: bool = False,
 ) -> QImage:
     """The masks of a label map in their colours (`colours` 256 x 3 per id); background and
-    `hidden` ids stay clear; outline-only draws each object's edge at full strength."""
+    `hidden` ids stay clear; outline-only draws a band along each object's edge, in its own
+    colour at full strength (`outline_width` wide)."""
     alpha = 255 if outline_only else int(round(255 * max(0.0, min(1.0, opacity))))
     table = [qRgba(int(r), int(g), int(b), alpha) for r, g, b in colours]
     for object_id in (0, *hidden):
         table[object_id] = qRgba(0, 0, 0, 0)
-    shown = np.where(boundary(labels), labels, 0) if outline_only else labels
+    shown = outlines(labels, outline_width(labels.shape)) if outline_only else labels
     return indexed_qimage(shown, table)
 
 

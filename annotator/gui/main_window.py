@@ -11,13 +11,9 @@ from PyQt6.QtWidgets import (
     QColorDialog,
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
-    QLabel,
+    QInputDialog,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QSlider,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -32,16 +28,21 @@ from annotator.gui.autosave import ExportKind
 from annotator.gui.canvas import Canvas
 from annotator.gui.controller import Controller
 from annotator.gui.dataset_dialog import DatasetDialog, count_progress
-from annotator.gui.edit_controls import EditControls, small_button
+from annotator.gui.edit_controls import EditControls
 from annotator.gui.engine_status import advice, summary
+from annotator.gui.frame_controls import FrameControls
 from annotator.gui.images import candidate_rgba, overlay_image, rim_image
 from annotator.gui.menus import build_menus, build_toolbar
 from annotator.gui.object_panel import ObjectPanel, ObjectRow
+from annotator.gui.progress_text import ProgressText
 from annotator.gui.review_view import ReviewView
-from annotator.gui.settings import AppSettings, SettingsDialog
+from annotator.gui.settings import AppSettings, Preferences, SettingsDialog
 from annotator.gui.shortcuts import SHORTCUTS, help_html
+from annotator.gui.status_bar import StatusBar
+from annotator.gui.text_keys import keep_field_keys
 from annotator.gui.timeline import Timeline
 from annotator.gui.tools import BrushTool, ClickTool, PolygonTool
+from annotator.gui.weights_dialog import WeightsDialog
 from annotator.gui.workers import describe_failure
 from annotator.video.dataset import Dataset
 from annotator.video.source import VIDEO_SUFFIXES
@@ -54,6 +55,9 @@ EXPORT_FOLDERS: dict[ExportKind, str] = {  # the title of the folder dialog of e
     "labelme": "Folder for labelme JSON files",
 }
 REFRESH_MS = 40  # masks and timeline redraw at most this often
+DOCK_WIDTH = 300  # the side panel's width; its texts are elided, never widen it
+DOCK_MIN_WIDTH = 230
+SEGMENTING = "Segmenting…"
 
 
 class MainWindow(QMainWindow):
@@ -61,7 +65,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.controller = controller
         self.settings = settings
-        self.prefs = settings.preferences()
         self.setWindowTitle("VOS Annotator")
         self.resize(1400, 900)
         self.canvas = Canvas()
@@ -77,6 +80,7 @@ class MainWindow(QMainWindow):
         self.actions: dict[str, QAction] = {}
         self.last_error = ""
         self._error_box: QMessageBox | None = None
+        self._progress_text: ProgressText | None = None
         self._build_centre()
         self._build_objects_dock()
         self._build_actions()
@@ -94,70 +98,73 @@ class MainWindow(QMainWindow):
         self.play_timer.setInterval(PLAY_INTERVAL_MS)
         self.play_timer.timeout.connect(self._play_step)
         self.set_tool("click")
+        self._set_brush_size(self.brush_size.value())
         self._refresh_all()
+
+    @property
+    def prefs(self) -> Preferences:
+        """The preferences: the controller's, the one copy."""
+        return self.controller.prefs
 
     # ---- layout --------------------------------------------------------------------------
     def _build_centre(self) -> None:
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, 0)
-        self.slider.valueChanged.connect(self.controller.set_index)
-        self.frame_label = QLabel("no video")
-        self.frame_label.setMinimumWidth(170)
-        self.play_button = QPushButton("Play")
-        self.play_button.setCheckable(True)
+        c = self.controller
+        self.frame_controls = FrameControls({
+            "first_frame": c.first_frame, "previous_keyframe": c.previous_keyframe,
+            "previous_frame": lambda: c.step(-1), "next_frame": lambda: c.step(1),
+            "next_keyframe": c.next_keyframe, "last_frame": c.last_frame,
+        })
+        controls = self.frame_controls
+        controls.seek.connect(c.set_index)
+        controls.number.editingFinished.connect(self.canvas.setFocus)
+        keep_field_keys(self, controls.number)
+        self.slider, self.play_button = controls.slider, controls.play_button
         self.play_button.toggled.connect(self._toggle_play)
         self.timeline = Timeline()
-        self.timeline.seek.connect(self.controller.set_index)
-        self.timeline.object_clicked.connect(self.controller.select_object)
-        controls = QHBoxLayout()
-        for text, tip, slot in (
-            ("|◀", "Previous keyframe (Ctrl+Left)", self.controller.previous_keyframe),
-            ("◀", "Previous frame (Left)", lambda: self.controller.step(-1)),
-        ):
-            controls.addWidget(small_button(text, tip, slot))
-        controls.addWidget(self.play_button)
-        for text, tip, slot in (
-            ("▶", "Next frame (Right)", lambda: self.controller.step(1)),
-            ("▶|", "Next keyframe (Ctrl+Right)", self.controller.next_keyframe),
-        ):
-            controls.addWidget(small_button(text, tip, slot))
-        controls.addWidget(self.slider, 1)
-        controls.addWidget(self.frame_label)
+        self.timeline.seek.connect(c.set_index)
+        self.timeline.object_clicked.connect(c.select_object)
         centre = QWidget()
         layout = QVBoxLayout(centre)
         layout.setContentsMargins(2, 2, 2, 2)
         self.views = QSplitter(Qt.Orientation.Horizontal)  # the canvas; review adds its view
         self.views.addWidget(self.canvas)
         layout.addWidget(self.views, 1)
-        layout.addLayout(controls)
+        layout.addWidget(controls)
         layout.addWidget(self.timeline)
         self.setCentralWidget(centre)
         self.canvas.cursor_moved.connect(self._show_cursor)
 
     def _build_objects_dock(self) -> None:
+        c = self.controller
         self.objects = ObjectPanel()
         panel = self.objects
-        panel.selected.connect(self.controller.select_object)
-        panel.visibility_changed.connect(self.controller.set_visible)
-        panel.add_requested.connect(self.controller.add_object)
+        panel.selected.connect(c.select_object)
+        panel.visibility_changed.connect(c.set_visible)
+        panel.add_requested.connect(c.add_object)
         panel.delete_requested.connect(self._confirm_delete)
         panel.merge_requested.connect(self._confirm_merge)
         panel.recolour_requested.connect(self._ask_recolour)
         panel.category_changed.connect(
-            lambda object_id, text: self.controller.update_object(object_id, category=text))
+            lambda object_id, text: c.update_object(object_id, category=text))
         panel.caption_changed.connect(
-            lambda object_id, text: self.controller.update_object(object_id, caption=text))
+            lambda object_id, text: c.update_object(object_id, caption=text))
+        panel.caption_typed.connect(
+            lambda object_id, text: c.update_object(object_id, caption=text, typing=True))
         panel.load_categories_requested.connect(self._load_categories)
-        self.controls = EditControls(int(self.opacity * 100))
+        panel.editing_done.connect(self.canvas.setFocus)
+        self.controls = EditControls(int(self.opacity * 100), self.prefs.brush_size,
+                                     self.prefs.protect)
         controls = self.controls
-        controls.candidate_chosen.connect(self.controller.clicker.choose)
-        controls.accept_clicked.connect(self.controller.accept_candidate)
+        controls.candidate_chosen.connect(c.clicker.choose)
+        controls.accept_clicked.connect(c.accept_candidate)
         controls.brush_size.valueChanged.connect(self._set_brush_size)
         controls.opacity.valueChanged.connect(self._set_opacity)
         controls.outline.toggled.connect(self._set_outline)
+        controls.protect.toggled.connect(c.set_protect)
         self.brush_size, self.opacity_slider = controls.brush_size, controls.opacity
         self.outline_box, self.propagate_selected = controls.outline, controls.propagate_selected
         dock_widget = QWidget()
+        dock_widget.setMinimumWidth(DOCK_MIN_WIDTH)
         layout = QVBoxLayout(dock_widget)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(panel, 1)
@@ -168,7 +175,8 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.resizeDocks([dock], [340], Qt.Orientation.Horizontal)
+        self.resizeDocks([dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
+        self.objects_dock = dock
 
     def _build_actions(self) -> None:
         c = self.controller
@@ -181,8 +189,11 @@ class MainWindow(QMainWindow):
             "redo": c.redo,
             "next_frame": lambda: c.step(1),
             "previous_frame": lambda: c.step(-1),
+            "first_frame": c.first_frame,
+            "last_frame": c.last_frame,
             "next_keyframe": c.next_keyframe,
             "previous_keyframe": c.previous_keyframe,
+            "go_to_frame": self.frame_controls.focus_number,
             "play": lambda: self.play_button.toggle(),
             "tool_click": lambda: self.set_tool("click"),
             "tool_brush": lambda: self.set_tool("brush"),
@@ -197,9 +208,11 @@ class MainWindow(QMainWindow):
             "fill_holes": c.fill_holes,
             "clear": c.clear_object,
             "new_object": c.add_object,
+            "protect": lambda: self.controls.protect.toggle(),
             "propagate_forward": lambda: self.propagate("forward"),
             "propagate_backward": lambda: self.propagate("backward"),
             "propagate_both": lambda: self.propagate("both"),
+            "propagate_to": self.propagate_to,
             "cancel_propagation": c.propagation.cancel,
             "outline": lambda: self.outline_box.toggle(),
             "hide_masks": self._toggle_masks,
@@ -227,28 +240,11 @@ class MainWindow(QMainWindow):
             group.addAction(self.actions[name])
 
     def _build_status_bar(self) -> None:
-        status = self.statusBar()
-        self.engine_label = QLabel("engines: loading…")
-        self.engine_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.message_label = QLabel("")
-        self.message_label.setTextFormat(Qt.TextFormat.PlainText)
-        self._message_timer = QTimer(self)
-        self._message_timer.setSingleShot(True)
-        self._message_timer.timeout.connect(self.message_label.clear)
-        self.cursor_label = QLabel("")
-        self.save_label = QLabel("")
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setVisible(False)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.controller.propagation.cancel)
-        status.addWidget(self.engine_label)
-        status.addWidget(self.message_label, 1)
-        status.addPermanentWidget(self.cursor_label)
-        status.addPermanentWidget(self.save_label)
-        status.addPermanentWidget(self.progress)
-        status.addPermanentWidget(self.cancel_button)
+        self.status = StatusBar(self)
+        self.setStatusBar(self.status)
+        self.status.cancel_requested.connect(self.controller.propagation.cancel)
+        self.message_label, self.save_label = self.status.message_label, self.status.save_label
+        self.progress, self.cancel_button = self.status.progress, self.status.cancel_button
 
     def _connect_controller(self) -> None:
         c = self.controller
@@ -259,6 +255,8 @@ class MainWindow(QMainWindow):
         c.objects_changed.connect(lambda: self._refresh_later(objects=True))
         c.masks_changed.connect(self._refresh_undo)  # at once: Ctrl+Z, Ctrl+Y in a row
         c.objects_changed.connect(self._refresh_undo)
+        c.objects_changed.connect(self._remember)
+        c.busy_changed.connect(self._refresh_undo)
         c.clicker.candidates_changed.connect(self._refresh_candidate)
         c.engines_changed.connect(self._refresh_engines)
         c.message.connect(lambda text: self.show_message(text, 6000))
@@ -266,6 +264,9 @@ class MainWindow(QMainWindow):
         c.propagation.started.connect(self._on_propagation_started)
         c.propagation.progress.connect(self._on_propagation_progress)
         c.propagation.finished.connect(self._on_propagation_finished)
+        c.jobs.started.connect(self._on_job_started)
+        c.jobs.progress.connect(self._on_job_progress)
+        c.jobs.finished.connect(self._on_job_finished)
         c.autosaver.state.connect(self.save_label.setText)
         recovery_dialogs.connect(self, c)
 
@@ -295,7 +296,8 @@ class MainWindow(QMainWindow):
         if not Path(path).exists():
             self.show_message(f"The last session's {path} is gone", 8000)
             return
-        self.controller.open(path, video=video, frame=frame)
+        self.controller.open(path, video=video, frame=frame,
+                             object_id=self.settings.last_object())
 
     def _pick_video(self, dataset: Dataset) -> None:
         dialog = DatasetDialog(str(dataset.root), list(dataset.videos), self)
@@ -313,23 +315,20 @@ class MainWindow(QMainWindow):
     # ---- refresh -------------------------------------------------------------------------
     def _on_video_opened(self, title: str) -> None:
         self.setWindowTitle(f"{title} — VOS Annotator")
-        count = self.controller.frame_count
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, max(0, count - 1))
-        self.slider.blockSignals(False)
+        self.frame_controls.set_count(self.controller.frame_count)
         self._remember()
         self._refresh_all()
 
     def _on_frame_changed(self, index: int) -> None:
-        frame = self.controller.frame()
+        c = self.controller
+        frame = c.frame()
+        if frame is None:  # on its way: the nearest decoded frame stands in
+            frame = c.stand_in()
         if frame is not None:
             self.canvas.set_frame(frame)
-        self.slider.blockSignals(True)
-        self.slider.setValue(index)
-        self.slider.blockSignals(False)
+        self.frame_controls.show_frame(index, c.frame_count,
+                                       c.frame_name(index) if c.frame_count else "")
         self.timeline.set_current(index)
-        name = self.controller.frame_name(index)
-        self.frame_label.setText(f"{index + 1} / {self.controller.frame_count}  {name}")
         self._remember()
         self._refresh_masks()
         self._refresh_candidate()
@@ -338,6 +337,7 @@ class MainWindow(QMainWindow):
         opened = self.controller.opened
         if opened is not None:
             self.settings.remember_session(*opened.reopen(), self.controller.index)
+            self.settings.remember_object(self.controller.current_object)
 
     def _refresh_all(self) -> None:
         self._on_frame_changed(self.controller.index)
@@ -367,7 +367,7 @@ class MainWindow(QMainWindow):
             c = self.controller
             current = c.current_object
             rim = None
-            if current is not None and current not in c.hidden:
+            if current is not None and current not in c.hidden and not self.outline_only:
                 rim = rim_image(labels == current)
             self.canvas.set_overlay(
                 overlay_image(labels, colour_table(c.annotation), self.opacity, c.hidden,
@@ -387,35 +387,48 @@ class MainWindow(QMainWindow):
         return [] if annotation is None else object_rows(annotation)
 
     def _refresh_undo(self) -> None:
-        self.actions["undo"].setEnabled(self.controller.can_undo)
-        self.actions["redo"].setEnabled(self.controller.can_redo)
+        """Undo and Redo say what they would undo or redo."""
+        c = self.controller
+        history = None if c.annotation is None else c.annotation.history
+        for name, able, step in (("undo", c.can_undo, history and history.undo_name),
+                                 ("redo", c.can_redo, history and history.redo_name)):
+            action = self.actions[name]
+            action.setEnabled(able)
+            action.setText(f"{name.capitalize()} {step}" if step else name.capitalize())
+            action.setToolTip(action.text())
 
     def _refresh_candidate(self) -> None:
         c, clicker = self.controller, self.controller.clicker
-        mask = clicker.mask()
+        busy = clicker.busy
+        self.canvas.set_busy(busy)
         self.canvas.show_clicks(clicker.clicks)
+        self.canvas.show_prompt_box(clicker.box_prompt)
+        mask = c.candidate()
         if mask is None:
             self.canvas.set_candidate(None)
-            self.controls.show_candidates(0, 0, "Candidates: none (click on an object)")
+            waiting = c.opened is not None and c.frame() is None
+            self.controls.show_candidates(
+                0, 0, SEGMENTING if busy else "Frame loading…" if waiting
+                else "Candidates: none (click on an object)")
             return
         colour = c.object_colour(c.current_object)
         self.canvas.set_candidate(candidate_rgba(mask, colour, self.opacity))
         count, chosen = clicker.count, clicker.chosen
-        self.controls.show_candidates(count, chosen, f"Candidate {chosen + 1}/{count}, "
-                                      f"score {clicker.score():.2f}: Return accepts")
+        text = SEGMENTING if busy else (f"Candidate {chosen + 1}/{count}, "
+                                        f"score {clicker.score():.2f}: Return accepts")
+        self.controls.show_candidates(count, chosen, text)
 
     def _refresh_engines(self) -> None:
         c = self.controller
-        self.engine_label.setText(summary(c.clicker.engine, c.propagation.engine))
-        self.engine_label.setToolTip(advice(c.clicker.engine, c.propagation.engine))
+        self.status.engine_label.setText(summary(c.clicker.engine, c.propagation.engine))
+        self.status.engine_label.setToolTip(advice(c.clicker.engine, c.propagation.engine))
 
     def show_message(self, text: str, timeout_ms: int) -> None:
         """A passing message beside the engine line (which stays in view)."""
-        self.message_label.setText(f"   {text}")
-        self._message_timer.start(timeout_ms)
+        self.status.show_message(text, timeout_ms)
 
     def _show_cursor(self, x: int, y: int) -> None:
-        self.cursor_label.setText(f"x {x}, y {y}")
+        self.status.cursor_label.setText(f"x {x}, y {y}")
 
     def _show_error(self, message: str) -> None:
         """Name the problem in the status bar and a non-blocking message box."""
@@ -444,8 +457,11 @@ class MainWindow(QMainWindow):
         self.brush_size.setValue(scaled)  # the spin box keeps it within 1..200
 
     def _set_brush_size(self, size: int) -> None:
+        self.prefs.brush_size = size
         for name in ("brush", "eraser"):
-            self.tools[name].size = size
+            tool = self.tools[name]
+            assert isinstance(tool, BrushTool)
+            tool.size = size
 
     def _set_opacity(self, value: int) -> None:
         self.opacity = value / 100
@@ -463,7 +479,7 @@ class MainWindow(QMainWindow):
 
     def _accept(self) -> None:
         polygon = self.tools["polygon"]
-        if self.canvas.tool is polygon and polygon.points:
+        if self.canvas.tool is polygon and isinstance(polygon, PolygonTool) and polygon.points:
             polygon.close()
         else:
             self.controller.accept_candidate()
@@ -521,29 +537,57 @@ class MainWindow(QMainWindow):
             except Exception as exc:  # a case the reader did not foresee: still name the file
                 self._show_error(str(AnnotatorError(describe_failure(exc), path)))
 
-    # ---- propagation ---------------------------------------------------------------------
+    # ---- propagation and long edits ------------------------------------------------------
+    def _propagated_objects(self) -> list[int] | None:
+        return self.objects.selected_ids() if self.propagate_selected.isChecked() else None
+
     def propagate(self, direction: Direction) -> None:
-        selected = self.objects.selected_ids() if self.propagate_selected.isChecked() else None
-        self.controller.propagate(direction, selected)
+        self.controller.propagate(direction, self._propagated_objects())
+
+    def propagate_to(self) -> None:
+        """Ask for a frame number, then propagate from this frame up to it."""
+        c = self.controller
+        if c.frame_count < 2:
+            return
+        last = c.frame_count
+        default = last if c.index < last - 1 else 1
+        number, chosen = QInputDialog.getInt(
+            self, "Propagate to frame", f"Propagate from frame {c.index + 1} up to frame "
+            f"(1 … {last}):", default, 1, last)
+        if chosen:
+            c.propagate_to(number - 1, self._propagated_objects())
 
     def _on_propagation_started(self, total: int) -> None:
         self._refresh_undo()
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.cancel_button.setVisible(True)
+        self._progress_text = ProgressText("propagating")
+        self.status.show_progress(self._progress_text(0, total), 0, total, cancellable=True)
 
     def _on_propagation_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(done)
-        self.progress.setFormat("propagating %v / %m")
+        if self._progress_text is not None:
+            self.status.show_progress(self._progress_text(done, total), done, total,
+                                      cancellable=True)
 
     def _on_propagation_finished(self, cancelled: bool) -> None:
-        self.progress.setVisible(False)
-        self.cancel_button.setVisible(False)
+        self._progress_text = None
+        self.status.hide_progress()
         self._refresh_undo()
 
-    # ---- exports, settings, help ---------------------------------------------------------
+    def _on_job_started(self, what: str) -> None:
+        self._progress_text = ProgressText(what)
+        self.status.show_progress(what + "…", 0, 1, cancellable=False)
+        self._refresh_undo()
+
+    def _on_job_progress(self, done: int, total: int) -> None:
+        if self._progress_text is not None:
+            self.status.show_progress(self._progress_text(done, total), done, total,
+                                      cancellable=False)
+
+    def _on_job_finished(self, what: str) -> None:
+        self._progress_text = None
+        self.status.hide_progress()
+        self._refresh_undo()
+
+    # ---- exports, settings, weights, help ------------------------------------------------
     def export(self, kind: ExportKind) -> None:
         """Ask for a folder, then export the open video there in layout `kind`."""
         path = QFileDialog.getExistingDirectory(self, EXPORT_FOLDERS[kind])
@@ -552,10 +596,19 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.prefs, self)
+        dialog.weights_requested.connect(self.open_weights)
         if dialog.exec():
-            self.prefs = dialog.preferences()
-            self.settings.save_preferences(self.prefs)
-            self.controller.apply_preferences(self.prefs)
+            prefs = dialog.preferences()
+            self.settings.save_preferences(prefs)
+            self.controller.apply_preferences(prefs)
+
+    def open_weights(self) -> None:
+        """The weights dialog: download or add models; the engines switch when one arrives."""
+        dialog = WeightsDialog(self.prefs.weights_dir or None, self)
+        dialog.weights_changed.connect(
+            lambda: self.controller.apply_preferences(self.prefs, reload=True))
+        dialog.exec()
+        dialog.deleteLater()
 
     def show_shortcuts(self) -> None:
         box = QMessageBox(self)
@@ -568,9 +621,9 @@ class MainWindow(QMainWindow):
         c = self.controller
         QMessageBox.information(self, "Engines", advice(c.clicker.engine, c.propagation.engine))
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+    def closeEvent(self, event: QCloseEvent | None) -> None:  # noqa: N802 (Qt name)
         self.play_timer.stop()
         self.settings.save_preferences(self.prefs)
         self.controller.shutdown()
-        event.accept()
-
+        if event is not None:
+            event.accept()

@@ -37,6 +37,8 @@ class MenuHost(Protocol):
 
     def open_settings(self) -> None: ...
 
+    def open_weights(self) -> None: ...
+
     def close(self) -> bool: ...
 
     def show_shortcuts(self) -> None: ...
@@ -61,22 +63,26 @@ def build_menus(window: MenuHost) -> None:
         export.addAction(text).triggered.connect(lambda _=False, k=kind: window.export(k))
     file_menu.addSeparator()
     file_menu.addAction("Settings…").triggered.connect(window.open_settings)
+    file_menu.addAction("Weights…").triggered.connect(window.open_weights)
     file_menu.addAction("Quit").triggered.connect(window.close)
     edit = bar.addMenu("&Edit")
     for name in ("undo", "redo", None, "accept", "discard", "candidate_next", "undo_click",
-                 None, "fill_holes", "clear", None, "new_object"):
+                 None, "fill_holes", "clear", None, "new_object", "protect"):
         edit.addSeparator() if name is None else edit.addAction(a[name])
     view = bar.addMenu("&View")
     for name in ("outline", "hide_masks", "opacity_up", "opacity_down", None, "fit",
-                 "zoom_in", "zoom_out", None, "next_frame", "previous_frame",
-                 "next_keyframe", "previous_keyframe", "play"):
+                 "zoom_in", "zoom_out"):
         view.addSeparator() if name is None else view.addAction(a[name])
+    go = bar.addMenu("&Go")
+    for name in ("next_frame", "previous_frame", "first_frame", "last_frame", None,
+                 "next_keyframe", "previous_keyframe", "go_to_frame", None, "play"):
+        go.addSeparator() if name is None else go.addAction(a[name])
     tools = bar.addMenu("&Tools")
     for name in ("tool_click", "tool_brush", "tool_eraser", "tool_polygon", "brush_bigger",
                  "brush_smaller"):
         tools.addAction(a[name])
     propagate = bar.addMenu("&Propagate")
-    for name in ("propagate_forward", "propagate_backward", "propagate_both",
+    for name in ("propagate_forward", "propagate_backward", "propagate_both", "propagate_to",
                  "cancel_propagation"):
         propagate.addAction(a[name])
     review = bar.addMenu("&Review")
@@ -89,7 +95,8 @@ def build_menus(window: MenuHost) -> None:
             window.review_view.actions[name])
     help_menu = bar.addMenu("&Help")
     help_menu.addAction("Keyboard shortcuts").triggered.connect(window.show_shortcuts)
-    help_menu.addAction("Better engines…").triggered.connect(window.show_engine_help)
+    help_menu.addAction("Engines in use…").triggered.connect(window.show_engine_help)
+    help_menu.addAction("Better engines: get weights…").triggered.connect(window.open_weights)
 
 
 def build_toolbar(window: QWidget, actions: dict[str, QAction]) -> QToolBar:

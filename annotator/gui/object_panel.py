@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QColor, QIcon, QPixmap
 from PyQt6.QtWidgets import (
     QAbstractItemView,
+    QAbstractScrollArea,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
@@ -19,6 +20,10 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from annotator.gui.text_keys import keep_field_keys
+
+CAPTION_PAUSE_MS = 800
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,10 @@ class ObjectPanel(QWidget):
     merge_requested = pyqtSignal(list)  # ids, the first one keeps its id
     recolour_requested = pyqtSignal(int)
     category_changed = pyqtSignal(int, str)
-    caption_changed = pyqtSignal(int, str)
+    caption_changed = pyqtSignal(int, str)  # typing is over (Return, or the field was left)
+    caption_typed = pyqtSignal(int, str)  # a pause while typing: kept, more may come
     load_categories_requested = pyqtSignal()
+    editing_done = pyqtSignal()  # Return in a field: the canvas may take the keys again
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,8 +64,9 @@ class ObjectPanel(QWidget):
         self.tree.setHeaderLabels(["Object", "Category", "Frames"])
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.tree.setColumnWidth(0, 80)
-        self.tree.setColumnWidth(1, 110)
+        self.tree.setColumnWidth(0, 64)
+        self.tree.setColumnWidth(1, 100)
+        self.tree.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustIgnored)
         self.tree.itemSelectionChanged.connect(self._on_selection)
         self.tree.itemChanged.connect(self._on_item_changed)
         self.category = QComboBox()
@@ -70,6 +78,14 @@ class ObjectPanel(QWidget):
         self.caption = QLineEdit()
         self.caption.setPlaceholderText("caption (expression)")
         self.caption.editingFinished.connect(self._on_caption)
+        self.caption.returnPressed.connect(self.editing_done)
+        self.caption_timer = QTimer(self)  # what is typed is kept (journalled) after a pause
+        self.caption_timer.setSingleShot(True)
+        self.caption_timer.setInterval(CAPTION_PAUSE_MS)
+        self.caption_timer.timeout.connect(lambda: self._on_caption(typing=True))
+        self.caption.textEdited.connect(lambda _: self.caption_timer.start())
+        self.category.lineEdit().returnPressed.connect(self.editing_done)
+        keep_field_keys(self, self.caption, self.category, self.category.lineEdit())
         buttons = QHBoxLayout()
         self.add_button = _button("Add", "Add an object (N)", self.add_requested.emit)
         self.delete_button = _button("Delete", "Delete the selected object",
@@ -94,6 +110,7 @@ class ObjectPanel(QWidget):
         layout.addLayout(buttons)
         layout.addLayout(form)
         self._rows: dict[int, ObjectRow] = {}
+        self._shown_id: int | None = None  # the object whose details the fields show
         self._filling = False
 
     # ---- from the controller -------------------------------------------------------------
@@ -149,8 +166,12 @@ class ObjectPanel(QWidget):
     # ---- from the person -----------------------------------------------------------------
     def _show_details(self, object_id: int | None) -> None:
         row = self._rows.get(object_id) if object_id is not None else None
-        self.category.setEditText(row.category if row else "")
-        self.caption.setText(row.caption if row else "")
+        same = object_id == self._shown_id
+        self._shown_id = object_id
+        if not (same and self.category.lineEdit().hasFocus()):  # never under the person's typing
+            self.category.setEditText(row.category if row else "")
+        if not (same and self.caption.hasFocus()):
+            self.caption.setText(row.caption if row else "")
         for widget in (self.category, self.caption, self.delete_button, self.recolour_button):
             widget.setEnabled(row is not None)
         self.merge_button.setEnabled(len(self.tree.selectedItems()) > 1)
@@ -185,10 +206,17 @@ class ObjectPanel(QWidget):
         if object_id is not None and text != self._rows[object_id].category:
             self.category_changed.emit(object_id, text)
 
-    def _on_caption(self) -> None:
+    def _on_caption(self, typing: bool = False) -> None:
+        if not typing:
+            self.caption_timer.stop()
         object_id = self.current_id()
         text = self.caption.text().strip()
-        if object_id is not None and text != self._rows[object_id].caption:
+        if object_id is None or object_id not in self._rows:
+            return
+        if typing:
+            if text != self._rows[object_id].caption:
+                self.caption_typed.emit(object_id, text)
+        else:
             self.caption_changed.emit(object_id, text)
 
 

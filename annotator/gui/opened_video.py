@@ -3,6 +3,7 @@ it. One object, made when a video opens and dropped when it closes."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from annotator.annotation import VideoAnnotation
 from annotator.annotation.journal import journal_path
 from annotator.annotation.project import Project
 from annotator.annotation.state_file import DamagedState, StateChoice
+from annotator.errors import AnnotatorError
 from annotator.video.dataset import Dataset
 
 
@@ -42,14 +44,18 @@ class DamagedStateFound:
     retry: Callable[[StateChoice], None]
 
 
-def open_video(dataset: Dataset, video: str, path: str, cache_bytes: int,
+def open_video(dataset: Dataset, video: str, path: str, cache_bytes: int, frame: int = 0,
                state: StateChoice = "saved") -> OpenedVideo | DamagedState:
-    """Open `video` of `dataset` (run it in a worker: it reads every mask of the video); a
-    damaged state file is returned, for the person to choose how to go on."""
+    """Open `video` of `dataset` (run it in a worker: it reads every mask of the video) and
+    decode its frame `frame` (shown first) into the cache; a frame that cannot be read is
+    reported when it is shown. A damaged state file is returned, for the person to choose how
+    to go on."""
     try:
         project = Project.open(path, video, split=dataset.split, cache_bytes=cache_bytes,
                                state=state)
     except DamagedState as exc:
         return exc
+    with contextlib.suppress(AnnotatorError, IndexError):
+        project.frames[min(max(0, frame), len(project.frames) - 1)]
     recovery = str(journal_path(dataset.root, video)) if project.has_recovery() else ""
     return OpenedVideo(project, str(Path(path).resolve()), len(dataset.videos) > 1, recovery)

@@ -18,6 +18,9 @@ from annotator.gui.propagation_worker import PropagationTask, PropagationWorker
 from models.protocols import PropagatedFrame
 
 APPLY_BUDGET_S = 0.012  # GUI-thread time spent applying results per event-loop turn
+# The worker reads frames in order: a small cache of its own is enough (the window's cache
+# holds what the person looks at; two large caches would double the memory for nothing).
+WORKER_CACHE_BYTES = 128 * 2**20
 
 
 class PropagationControl(EngineControl):
@@ -45,13 +48,16 @@ class PropagationControl(EngineControl):
         self._queue: deque[PropagatedFrame] = deque()
         self._worker_done = False
         self._cancelled = False
+        self._protect = False
+        self._name = ""
         self._drain = QTimer(self)
         self._drain.setInterval(0)
         self._drain.timeout.connect(self._apply_some)
 
-    def start(self, video: OpenedVideo, request: PropagationRequest, cache_bytes: int) -> None:
+    def start(self, video: OpenedVideo, request: PropagationRequest, cache_bytes: int,
+              protect: bool = False) -> None:
         """Run `request` on the open video in the worker; its frames join the annotation as
-        they come."""
+        they come (with `protect`, an object new to a frame takes only background there)."""
         if self.running:
             self.message.emit("A propagation is running already")
             return
@@ -64,13 +70,15 @@ class PropagationControl(EngineControl):
         self.job += 1
         self.running, self._worker_done, self._cancelled = True, False, False
         self._annotation, self._request, self._undo_group = annotation, request, object()
+        self._protect = protect
+        until = "" if request.end is None else f" to frame {request.end + 1}"
+        self._name = f"propagate {request.direction} from frame {request.start + 1}{until}"
         self._queue.clear()
         self.worker.stop_event.clear()
-        self._run.emit(self.job, PropagationTask(request, annotation, frames.path, cache_bytes,
-                                                 total))
+        self._run.emit(self.job, PropagationTask(request, annotation, frames.path,
+                                                 min(cache_bytes, WORKER_CACHE_BYTES), total))
         self.started.emit(total)
-        self.message.emit(f"Propagating {request.direction} from frame {request.start + 1} "
-                          f"with {self.description}")
+        self.message.emit(f"{self._name.capitalize()} with {self.description}")
 
     def cancel(self) -> None:
         if self.running:
@@ -107,11 +115,11 @@ class PropagationControl(EngineControl):
         annotation, request = self._annotation, self._request
         if self._queue and annotation is not None and request is not None:
             deadline = time.monotonic() + APPLY_BUDGET_S
-            with annotation.transaction(f"propagate {request.direction}", self._undo_group):
+            with annotation.transaction(self._name, self._undo_group):
                 while self._queue and time.monotonic() < deadline:
                     frame = self._queue.popleft()
                     annotation.apply_propagated(frame.index, frame.labels, request.object_ids,
-                                                frame.confidence)
+                                                frame.confidence, self._protect)
             if not self._queue:
                 self.applied.emit()
         if not self._queue:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from PyQt6.QtCore import QSettings
+from PyQt6.QtCore import QSettings, pyqtSignal
 from PyQt6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -33,6 +33,8 @@ class Preferences:
     memory_frames: int = 0  # 0: the engine's default budget
     frame_cache_mb: int = 512
     opacity: int = 50  # percent
+    brush_size: int = 15  # pixels
+    protect: bool = True  # strokes, candidates and new objects take only background
 
 
 class AppSettings:
@@ -46,6 +48,9 @@ class AppSettings:
         for field in fields(Preferences):
             default = getattr(prefs, field.name)
             value = self.store.value(f"preferences/{field.name}", default)
+            if isinstance(default, bool):  # an INI file gives "true" / "false"
+                setattr(prefs, field.name, str(value).lower() in ("true", "1"))
+                continue
             try:
                 setattr(prefs, field.name, type(default)(value))
             except (TypeError, ValueError):
@@ -74,9 +79,22 @@ class AppSettings:
         self.store.setValue("session/video", video or "")
         self.store.setValue("session/frame", int(frame))
 
+    def last_object(self) -> int | None:
+        """The object selected when the last session ended, or None."""
+        try:
+            value = int(self.store.value("session/object", 0))
+        except (TypeError, ValueError):
+            return None
+        return value or None
+
+    def remember_object(self, object_id: int | None) -> None:
+        self.store.setValue("session/object", int(object_id or 0))
+
 
 class SettingsDialog(QDialog):
-    """Edit the preferences; engines take effect for the next model load."""
+    """Edit the preferences; a changed engine choice loads at once (no restart)."""
+
+    weights_requested = pyqtSignal()  # "Download or add weights…"
 
     def __init__(self, prefs: Preferences, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -100,12 +118,15 @@ class SettingsDialog(QDialog):
         weights_row = QHBoxLayout()
         weights_row.addWidget(self.weights_dir)
         weights_row.addWidget(browse)
+        manage = QPushButton("Download or add weights…")
+        manage.clicked.connect(self.weights_requested)
         form.addRow("Click engine", self.click_engine)
         form.addRow("Propagation engine", self.propagation_engine)
         form.addRow("Device", self.device)
         form.addRow("Propagation memory (frames)", self.memory_frames)
         form.addRow("Frame cache", self.frame_cache)
         form.addRow("Weights folder", weights_row)
+        form.addRow("", manage)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -113,6 +134,7 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
         self._opacity = prefs.opacity
+        self._kept = prefs  # what the window sets elsewhere (brush, protection) stays
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Weights folder", self.weights_dir.text())
@@ -128,6 +150,8 @@ class SettingsDialog(QDialog):
             memory_frames=self.memory_frames.value(),
             frame_cache_mb=self.frame_cache.value(),
             opacity=self._opacity,
+            brush_size=self._kept.brush_size,
+            protect=self._kept.protect,
         )
 
 

@@ -153,7 +153,7 @@ class PolygonTool:
         mask = np.zeros((height, width), dtype=np.uint8)
         vertices = np.array([[p.x(), p.y()] for p in points], dtype=np.float64)
         cv2.fillPoly(mask, [np.round(vertices).astype(np.int32)], 1)
-        self.controller.paint(mask.astype(bool))
+        self.controller.paint(mask.astype(bool), "polygon")
 
     def cancel(self) -> None:
         self.points = []

@@ -5,11 +5,12 @@ frames or a save. Here: starting and stopping them, loading an engine, and the t
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, pyqtSignal, pyqtSlot
 
 from annotator.engine.engine_info import EngineInfo
 from annotator.errors import AnnotatorError, describe_os_error
@@ -119,6 +120,15 @@ class TaskQueue(QObject):
         self._callbacks[self._next_job] = (on_done, on_failed)
         self._submit.emit(self._next_job, task)
         return self._next_job
+
+    def wait_idle(self, timeout_s: float = 120.0) -> bool:
+        """Run the event loop until every task submitted has reported back; False on
+        timeout. For closing only: a window waits this way for work it cannot drop."""
+        deadline = time.monotonic() + timeout_s
+        while self._callbacks and time.monotonic() < deadline:
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            time.sleep(0.002)
+        return not self._callbacks
 
     def _on_done(self, job: int, result: object) -> None:
         on_done, _ = self._callbacks.pop(job, (None, None))

@@ -40,6 +40,14 @@ class FrameCache:
                 self._frames.move_to_end(index)
             return frame
 
+    def nearest(self, index: int) -> tuple[int, np.ndarray] | None:
+        """The cached frame closest to `index` (a stand-in while `index` decodes), or None."""
+        with self._lock:
+            if not self._frames:
+                return None
+            closest = min(self._frames, key=lambda cached: abs(cached - index))
+            return closest, self._frames[closest]
+
     def put(self, index: int, frame: np.ndarray) -> None:
         size = frame.nbytes
         if size > self.max_bytes:

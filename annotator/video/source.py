@@ -71,6 +71,11 @@ class FrameSource(abc.ABC):
             self.cache.put(index, frame)
         return frame
 
+    def decode_cost(self, index: int) -> int:
+        """About how many frames must be decoded to give frame `index` now (0: it is cached);
+        a reader of still images decodes one."""
+        return 0 if self._check_index(index) in self.cache else 1
+
     def __iter__(self) -> Iterator[np.ndarray]:
         for index in range(len(self)):
             yield self[index]

@@ -100,6 +100,19 @@ class VideoFileSource(FrameSource):
         assert self._size is not None  # known once __init__ has returned
         return self._size
 
+    def decode_cost(self, index: int) -> int:
+        """Frames to decode: from the running decoder when `index` is a little ahead of it,
+        else from the keyframe at or before `index`."""
+        index = self._check_index(index)
+        if index in self.cache:
+            return 0
+        gap = index - self._last_index
+        if self._decoder is not None and 0 < gap <= _MAX_FORWARD_GAP:
+            return gap
+        target = self._timestamps[index]
+        keyframe = self._keyframes[bisect.bisect_right(self._keyframes, target) - 1]
+        return index - self._index_of_pts.get(keyframe, 0) + 1
+
     def _decode(self, index: int) -> np.ndarray:
         with self._lock:
             cached = self.cache.get(index)
