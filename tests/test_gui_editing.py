@@ -24,6 +24,8 @@ from PyQt6.QtTest import QTest
 from PyQt6.QtWidgets import QApplication, QColorDialog, QMessageBox
 
 from annotator.annotation import FrameState
+from annotator.annotation.journal import journal_path
+from annotator.annotation.journal_records import read_journal
 
 
 def answer_questions(monkeypatch, answers: list[bool]) -> None:
@@ -176,3 +178,91 @@ def test_zoom_at_the_cursor_pan_and_fit(qtbot, tmp_path, monkeypatch, davis_root
 
     press_key(window, Qt.Key.Key_0)
     assert abs(canvas.transform().m11() - fitted) < 1e-6
+
+
+def test_return_commits_a_caption_and_it_is_journalled(qtbot, tmp_path, monkeypatch, davis_root):
+    root = make_lvos_dataset(davis_root, tmp_path / "lvos", "bear", 2)
+    window = make_window(qtbot, tmp_path, monkeypatch)
+    c = window.controller
+    c.autosaver.schedule = lambda delay_ms: None  # nothing saved: the journal holds it all
+    open_and_wait(qtbot, window, root)
+    c.paint(ring((200, 200), 40, -1))
+    click_image(window, 600, 300)  # a candidate waits: Return in the caption must not take it
+    qtbot.waitUntil(lambda: c.clicker.mask() is not None, timeout=LONG_WAIT_MS)
+    before = c.annotation.label_map(0)
+
+    caption = window.objects.caption
+    caption.setFocus()
+    QTest.keyClicks(caption, "a brown bear")
+    QTest.keyClick(caption, Qt.Key.Key_Return)
+    assert c.annotation.object(1).caption == "a brown bear"
+    assert np.array_equal(c.annotation.label_map(0), before) and c.clicker.mask() is not None
+    assert window.canvas.hasFocus()  # the keys are the canvas's again
+    assert journalled_caption(root) == "a brown bear"
+
+    # typing without Return is kept after a pause; the whole typing is one undo step
+    caption.setFocus()
+    QTest.keyClicks(caption, " walking")
+    qtbot.waitUntil(lambda: c.annotation.object(1).caption == "a brown bear walking",
+                    timeout=5_000)
+    assert caption.text() == "a brown bear walking" and caption.hasFocus()
+    assert journalled_caption(root) == "a brown bear walking"
+    assert window.actions["undo"].text() == "Undo caption of object 1"
+    c.undo()
+    assert c.annotation.object(1).caption == "a brown bear"
+
+
+def journalled_caption(root) -> str:
+    """Object 1's caption in the latest state record of the recovery journal."""
+    records, _ = read_journal(journal_path(root, "bear"))
+    state = json.loads([r for r in records if r.kind == "state"][-1].payload)
+    return next(o["caption"] for o in state["objects"] if o["id"] == 1)
+
+
+def test_outlines_in_each_objects_colour_thick_enough(qtbot, tmp_path, monkeypatch, davis_root):
+    root = make_lvos_dataset(davis_root, tmp_path / "lvos", "bear", 1)
+    window = make_window(qtbot, tmp_path, monkeypatch)
+    c = window.controller
+    open_and_wait(qtbot, window, root)
+    left, right = np.zeros((480, 854), bool), np.zeros((480, 854), bool)
+    left[100:300, 100:300] = True
+    right[100:300, 300:500] = True
+    c.paint(left)
+    c.add_object()
+    c.paint(right)
+    window.outline_box.setChecked(True)
+    colours = {1: c.object_colour(1), 2: c.object_colour(2)}
+    assert colours[1] != colours[2]
+    image = window.canvas.overlay_image()
+
+    def rgba(x: int, y: int) -> tuple[int, ...]:
+        return image.pixelColor(x, y).getRgb()
+
+    for x in (100, 101, 102):  # three pixels in from the left edge: object 1's colour
+        assert rgba(x, 200) == (*colours[1], 255)
+    assert rgba(200, 200)[3] == 0 and rgba(99, 200)[3] == 0  # inside and outside: clear
+    for x in (297, 298, 299):  # where they meet, each object keeps its side, in its colour
+        assert rgba(x, 200) == (*colours[1], 255)
+    for x in (300, 301, 302):
+        assert rgba(x, 200) == (*colours[2], 255)
+    assert window.canvas.rim_layer_image() is None  # no white rim over the outlines
+
+
+def test_undo_and_redo_say_what_they_do(qtbot, tmp_path, monkeypatch, davis_root):
+    root = make_lvos_dataset(davis_root, tmp_path / "lvos", "bear", 3)
+    window = make_window(qtbot, tmp_path, monkeypatch)
+    c = window.controller
+    open_and_wait(qtbot, window, root)
+    assert window.actions["undo"].text() == "Undo" and not window.actions["undo"].isEnabled()
+    c.set_index(1)
+    press_key(window, Qt.Key.Key_B)
+    drag_image(window, [(100, 100), (200, 120)])
+    assert window.actions["undo"].text() == "Undo brush stroke (object 1, frame 2)"
+    press_key(window, Qt.Key.Key_E)
+    drag_image(window, [(150, 100), (150, 130)])
+    assert window.actions["undo"].text() == "Undo eraser stroke (object 1, frame 2)"
+    press_key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.actions["undo"].text() == "Undo brush stroke (object 1, frame 2)"
+    assert window.actions["redo"].text() == "Redo eraser stroke (object 1, frame 2)"
+    edit_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
+    assert "Undo brush stroke (object 1, frame 2)" in [a.text() for a in edit_menu.actions()]

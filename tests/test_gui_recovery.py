@@ -80,3 +80,15 @@ def test_killed_app_offers_recovery(qtbot, tmp_path, monkeypatch, davis_root):
         saved = read_label_map(root / "Annotations" / "bear" / f"{index:05d}.png", (480, 854))
         assert np.array_equal(saved, c.annotation.label_map(index))
     assert not (root / ".annotator" / "bear.journal").exists()
+
+    # the recovered strokes are one step a person can undo (back to the video as saved
+    # before the crash: nothing) and redo
+    assert window.actions["undo"].text() == "Undo recover unsaved work"
+    c.undo()
+    qtbot.waitUntil(lambda: not c.busy, timeout=30_000)
+    assert all(not c.annotation.label_map(i).any() for i in expected)
+    assert 1 not in c.annotation.objects
+    c.redo()
+    qtbot.waitUntil(lambda: not c.busy, timeout=30_000)
+    assert all((c.annotation.label_map(i) == 1).sum() == (y1 - y0) * 120
+               for i, (y0, y1) in expected.items())

@@ -46,6 +46,7 @@ class Controller(QObject):
     objects_changed = pyqtSignal()
     engines_changed = pyqtSignal()
     busy_changed = pyqtSignal()  # a long edit, a recovery or a propagation began or ended
+    history_changed = pyqtSignal()  # a step was filed (its name is known now)
     message = pyqtSignal(str)
     error = pyqtSignal(str)
     recovery_available = pyqtSignal(str)  # the journal an unsaved session left
@@ -371,6 +372,7 @@ class Controller(QObject):
         with annotation.transaction(f"{what} of object {object_id}", group):
             annotation.update_object(object_id, category=category, caption=caption,
                                      colour=colour)
+        self.history_changed.emit()
         if caption is not None and not typing:
             self._caption_group = object()
 
@@ -452,6 +454,7 @@ class Controller(QObject):
         obj = f"object {self.current_object}, " if self.current_object is not None else ""
         with annotation.transaction(f"{what} ({obj}frame {self.index + 1})"):
             yield
+        self.history_changed.emit()
 
     # ---- propagation and undo ------------------------------------------------------------
     def propagate(self, direction: Direction, object_ids: list[int] | None = None,

@@ -257,6 +257,7 @@ class MainWindow(QMainWindow):
         c.objects_changed.connect(self._refresh_undo)
         c.objects_changed.connect(self._remember)
         c.busy_changed.connect(self._refresh_undo)
+        c.history_changed.connect(self._refresh_undo)
         c.clicker.candidates_changed.connect(self._refresh_candidate)
         c.engines_changed.connect(self._refresh_engines)
         c.message.connect(lambda text: self.show_message(text, 6000))
