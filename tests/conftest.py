@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from weights_server import RangeHandler
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # GUI tests never need a display
 
@@ -50,3 +54,17 @@ def lvos_copy(tmp_path: Path, davis_root: Path) -> Path:
             except OSError:
                 (target / file.name).write_bytes(file.read_bytes())
     return root
+
+
+@pytest.fixture()
+def server() -> Iterator[str]:
+    """A local HTTP server of `weights_server.PAYLOAD` (Range requests honoured); its URL."""
+    RangeHandler.ranges = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/mobile_sam.pt"
+    httpd.shutdown()
+    httpd.server_close()
+
+

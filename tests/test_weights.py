@@ -5,15 +5,14 @@ server."""
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import os
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from weights_server import PAYLOAD, RangeHandler
 
 from annotator.cli import main
 from annotator.engine import weights as registry
@@ -27,8 +26,6 @@ from annotator.formats.masks import read_label_map
 from models.classic.propagator import ClassicPropagator
 from models.sam.segmenter import SamClickSegmenter
 from models.sam.variants import build_sam
-
-PAYLOAD = bytes(range(256)) * 4000  # 1 MB
 
 
 @pytest.fixture(autouse=True)
@@ -95,44 +92,10 @@ def test_auto_without_weights_is_classic_and_sam_says_what_to_do():
         make_click_segmenter("sam", device="cpu")
 
 
-class _RangeHandler(http.server.BaseHTTPRequestHandler):
-    """Serves PAYLOAD, honouring `Range: bytes=N-`; records the ranges asked for."""
-
-    ranges: list[str | None] = []
-    cut_after: int | None = None  # drop the connection after this many bytes (once)
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
-        asked = self.headers.get("Range")
-        type(self).ranges.append(asked)
-        start = int(asked.split("=")[1].rstrip("-")) if asked else 0
-        body = PAYLOAD[start:]
-        self.send_response(206 if asked else 200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if type(self).cut_after is not None:
-            body = body[: type(self).cut_after]
-            type(self).cut_after = None
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture()
-def server():
-    _RangeHandler.ranges = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RangeHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/mobile_sam.pt"
-    httpd.shutdown()
-    httpd.server_close()
-
-
 def test_download_resumes_with_range_and_checks_the_sum(server, tmp_path):
     target = tmp_path / "w.pt"
     digest = hashlib.sha256(PAYLOAD).hexdigest()
-    _RangeHandler.cut_after = 300_000
+    RangeHandler.cut_after = 300_000
     with pytest.raises(AnnotatorError, match="resume"):
         download_file(server, target, len(PAYLOAD), digest, timeout=5)
     partial = tmp_path / "w.pt.part"
@@ -141,7 +104,7 @@ def test_download_resumes_with_range_and_checks_the_sum(server, tmp_path):
     download_file(server, target, len(PAYLOAD), digest, lambda done, total: seen.append(done),
                   timeout=5)
     assert target.read_bytes() == PAYLOAD and not partial.exists()
-    assert _RangeHandler.ranges == [None, "bytes=300000-"]
+    assert RangeHandler.ranges == [None, "bytes=300000-"]
     assert seen[-1] == len(PAYLOAD)
 
 

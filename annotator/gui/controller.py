@@ -56,6 +56,7 @@ class Controller(QObject):
         super().__init__()
         self.prefs = prefs or Preferences()
         self.tasks = TaskQueue("vos-tasks", self)
+        self.downloads = TaskQueue("vos-weights", self)  # weights downloaded and checked
         self.frames = FrameLoader(self)
         self.jobs = EditJobs(self)
         self.opened: OpenedVideo | None = None
@@ -565,6 +566,7 @@ class Controller(QObject):
         self.propagation.shutdown()
         self.review.shutdown()
         self.tasks.shutdown()
+        self.downloads.shutdown()
         self.frames.shutdown()
         self.jobs.shutdown()
         self.autosaver.shutdown()

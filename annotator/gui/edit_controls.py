@@ -35,8 +35,8 @@ class EditControls(QWidget):
         super().__init__(parent)
         self.candidate_label = ElidedLabel("Candidates: none", min_chars=12)
         self.candidate_buttons = [
-            small_button(str(i + 1), f"Show candidate mask {i + 1}",
-                         lambda i=i: self.candidate_chosen.emit(i))
+            small_button(str(i + 1), f"Show candidate mask {i + 1} (Tab: the next one)",
+                         lambda i=i: self.candidate_chosen.emit(i), width=26)
             for i in range(CANDIDATES)
         ]
         accept = small_button("Accept", "Accept the candidate (Return)", self.accept_clicked.emit)
@@ -55,8 +55,8 @@ class EditControls(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(_row(self.candidate_label, *self.candidate_buttons, accept, stretch=0))
         layout.addWidget(self.protect)
-        layout.addLayout(_row(QLabel("Brush size"), self.brush_size, stretch=None))
-        layout.addLayout(_row(QLabel("Opacity"), self.opacity, self.outline, stretch=1))
+        layout.addLayout(_row(QLabel("Brush"), self.brush_size, QLabel("Opacity"), self.opacity,
+                              self.outline, stretch=3))
         layout.addWidget(self.propagate_selected)
 
     def show_candidates(self, count: int, chosen: int, text: str) -> None:
@@ -67,10 +67,14 @@ class EditControls(QWidget):
             button.setDown(i == chosen and count > 0)
 
 
-def small_button(text: str, tip: str, slot: Callable[[], object]) -> QPushButton:
+def small_button(text: str, tip: str, slot: Callable[[], object],
+                 width: int | None = None) -> QPushButton:
     button = QPushButton(text)
     button.setToolTip(tip)
-    button.setMaximumWidth(60)
+    if width is None:
+        button.setMaximumWidth(60)
+    else:
+        button.setFixedWidth(width)
     button.clicked.connect(lambda _=False: slot())
     return button
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import QHBoxLayout, QPushButton, QSlider, QSpinBox, QWidget
-
-from annotator.gui.elided_label import ElidedLabel
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QWidget
 
 BUTTON_WIDTH = 34
 SLIDER_MIN_WIDTH = 160
@@ -61,7 +59,8 @@ class FrameControls(QWidget):
         self.number.setButtonSymbols(QSpinBox.ButtonSymbols.NoButtons)
         self.number.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.number.valueChanged.connect(lambda value: self.seek.emit(value - 1))
-        self.total = ElidedLabel("no video", min_chars=10)
+        self.total = QLabel("no video")
+        self.total.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.number)
         layout.addWidget(self.total)
@@ -73,15 +72,19 @@ class FrameControls(QWidget):
             widget.blockSignals(False)
         digits = len(str(max(1, count)))
         self.number.setFixedWidth(self.number.fontMetrics().horizontalAdvance("8" * digits) + 16)
-        self.total.setMinimumWidth(self.total.fontMetrics().horizontalAdvance(
-            f"/ {count}  " + "0" * 8))
+        self.total.setFixedWidth(self.total.fontMetrics().horizontalAdvance(
+            f"/ {count}  " + "0" * 9))
 
     def show_frame(self, index: int, count: int, name: str) -> None:
         for widget, value in ((self.slider, index), (self.number, index + 1)):
             widget.blockSignals(True)
             widget.setValue(value)
             widget.blockSignals(False)
-        self.total.setText(f"/ {count}  {name}")
+        text = f"/ {count}  {name}"
+        metrics = self.total.fontMetrics()
+        self.total.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle,
+                                              self.total.width()))
+        self.total.setToolTip(text)
 
     def focus_number(self) -> None:
         """Ctrl+G: the frame number, selected, ready for another."""

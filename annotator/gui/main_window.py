@@ -57,6 +57,7 @@ EXPORT_FOLDERS: dict[ExportKind, str] = {  # the title of the folder dialog of e
 REFRESH_MS = 40  # masks and timeline redraw at most this often
 DOCK_WIDTH = 300  # the side panel's width; its texts are elided, never widen it
 DOCK_MIN_WIDTH = 230
+OBJECTS_SHARE = 0.45  # of the side's height, when the review list shares it
 SEGMENTING = "Segmenting…"
 
 
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self._build_objects_dock()
         self._build_actions()
         self.review_view = ReviewView(self, self)
+        self.review_view.dock.visibilityChanged.connect(self._share_side)
         build_menus(self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, build_toolbar(self, self.actions))
         self._build_status_bar()
@@ -270,6 +272,15 @@ class MainWindow(QMainWindow):
         c.jobs.finished.connect(self._on_job_finished)
         c.autosaver.state.connect(self.save_label.setText)
         recovery_dialogs.connect(self, c)
+
+    def _share_side(self, review_shown: bool) -> None:
+        """With the review list open, it takes most of the side's height (its rows are what
+        a reviewer reads); the object list keeps enough for a few objects."""
+        if review_shown:
+            height = self.objects_dock.height() + self.review_view.dock.height()
+            self.resizeDocks([self.objects_dock, self.review_view.dock],
+                             [round(height * OBJECTS_SHARE), round(height * (1 - OBJECTS_SHARE))],
+                             Qt.Orientation.Vertical)
 
     # ---- opening -------------------------------------------------------------------------
     def open_folder(self) -> None:
@@ -605,7 +616,7 @@ class MainWindow(QMainWindow):
 
     def open_weights(self) -> None:
         """The weights dialog: download or add models; the engines switch when one arrives."""
-        dialog = WeightsDialog(self.prefs.weights_dir or None, self)
+        dialog = WeightsDialog(self.prefs.weights_dir or None, self.controller.downloads, self)
         dialog.weights_changed.connect(
             lambda: self.controller.apply_preferences(self.prefs, reload=True))
         dialog.exec()

@@ -33,7 +33,10 @@ class WeightsDialog(QDialog):
     weights_changed = pyqtSignal()  # weights were downloaded or added
     _progress = pyqtSignal(int, object)  # bytes so far, total or None (from the worker)
 
-    def __init__(self, folder: str | None, parent: QWidget | None = None) -> None:
+    def __init__(self, folder: str | None, queue: TaskQueue,
+                 parent: QWidget | None = None) -> None:
+        """`folder`: the weights folder (None: the user's); `queue`: the worker that downloads
+        and checks (it outlives the dialog)."""
         super().__init__(parent)
         self.folder = folder
         self.setWindowTitle("Weights")
@@ -71,7 +74,7 @@ class WeightsDialog(QDialog):
         layout.addWidget(self.bar)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
-        self._queue = TaskQueue("vos-weights", self)
+        self._queue = queue
         self._stop = threading.Event()
         self.working = ""  # what the worker is doing now ("" when idle)
         self._progress.connect(self._show_progress)
@@ -184,10 +187,10 @@ class WeightsDialog(QDialog):
         self.refresh()
 
     def done(self, result: int) -> None:
-        """Closing stops a download (it resumes next time) and lets the worker finish."""
+        """Closing stops a download (it resumes next time) and waits for the worker."""
         self._stop.set()
-        self._queue.wait_idle()
-        self._queue.shutdown()
+        if self.working:
+            self._queue.wait_idle()
         super().done(result)
 
 
