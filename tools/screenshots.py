@@ -82,9 +82,9 @@ def inner_point(mask: np.ndarray) -> tuple[int, int]:
     return int(x), int(y)
 
 
-def shoot(app, window, path: Path) -> None:
+def shoot(app, widget, path: Path) -> None:
     settle(app)
-    if not window.grab().save(str(path)):
+    if not widget.grab().save(str(path)):
         sys.exit(f"could not write {path}")
     print(f"wrote {path}")
 
@@ -100,6 +100,7 @@ def demo_window(app, demo: Path, first_truth: bool = False) -> Iterator:
     from annotator.gui.settings import AppSettings, Preferences
 
     work = Path(tempfile.mkdtemp(prefix="vos-screens-"))
+    os.environ["VOS_ANNOTATOR_WEIGHTS"] = str(work / "weights")  # none: the classic engines
     try:
         frames = work / "JPEGImages" / "demo"
         frames.mkdir(parents=True)
@@ -178,6 +179,31 @@ def annotate_and_shoot(app, demo: Path, out: Path) -> None:
         c.set_visible(2, True)
         window.outline_box.setChecked(False)
         window.canvas.fit()
+
+        # a narrow window while a pass runs: the slider keeps its room, the progress line
+        # says how fast and how long
+        window.resize(1000, 700)
+        c.set_index(0)
+        c.propagate("forward")
+        wait(app, lambda: "frames/s" in window.status.progress_label.text(),
+             what="the progress line")
+        shoot(app, window, out / "narrow-window.png")
+        c.propagation.cancel()
+        wait(app, lambda: not c.propagation.running, what="the cancelled pass")
+        c.undo()
+        wait(app, lambda: not c.busy, what="the undo")
+        window.resize(*SIZE)
+        shoot_weights(app, window, out)
+
+
+def shoot_weights(app, window, out: Path) -> None:
+    """Help > Better engines: the known models, their size and state."""
+    from annotator.gui.weights_dialog import WeightsDialog
+
+    dialog = WeightsDialog(None, window.controller.downloads, window)
+    dialog.show()
+    shoot(app, dialog, out / "weights.png")
+    dialog.close()
 
 
 def review_and_shoot(app, demo: Path, out: Path) -> None:

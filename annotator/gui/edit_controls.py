@@ -33,7 +33,9 @@ class EditControls(QWidget):
     def __init__(self, opacity_percent: int, brush: int, protect: bool,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.candidate_label = ElidedLabel("Candidates: none", min_chars=12)
+        self.candidate_label = ElidedLabel("Click an object", min_chars=12)
+        self.candidate_label.setToolTip("The candidate masks of the clicks on this frame, and "
+                                        "the score the segmenter gives the one shown")
         self.candidate_buttons = [
             small_button(str(i + 1), f"Show candidate mask {i + 1} (Tab: the next one)",
                          lambda i=i: self.candidate_chosen.emit(i), width=26)

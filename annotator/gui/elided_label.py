@@ -13,7 +13,7 @@ class ElidedLabel(QLabel):
                  min_chars: int = 8) -> None:
         super().__init__(parent)
         self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self._min_width = self.fontMetrics().averageCharWidth() * min_chars
         self.setText(text)
 

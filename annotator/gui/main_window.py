@@ -421,13 +421,13 @@ class MainWindow(QMainWindow):
             waiting = c.opened is not None and c.frame() is None
             self.controls.show_candidates(
                 0, 0, SEGMENTING if busy else "Frame loading…" if waiting
-                else "Candidates: none (click on an object)")
+                else "Click an object")
             return
         colour = c.object_colour(c.current_object)
         self.canvas.set_candidate(candidate_rgba(mask, colour, self.opacity))
         count, chosen = clicker.count, clicker.chosen
-        text = SEGMENTING if busy else (f"Candidate {chosen + 1}/{count}, "
-                                        f"score {clicker.score():.2f}: Return accepts")
+        text = SEGMENTING if busy else (f"Candidate {chosen + 1}/{count} "
+                                        f"({clicker.score():.2f})")
         self.controls.show_candidates(count, chosen, text)
 
     def _refresh_engines(self) -> None:

@@ -40,12 +40,12 @@ class WeightsDialog(QDialog):
         super().__init__(parent)
         self.folder = folder
         self.setWindowTitle("Weights")
-        self.resize(760, 360)
+        self.resize(860, 360)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Model", "Size", "State", "What it is"])
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        for column, width in enumerate((70, 90, 250)):
+        for column, width in enumerate((70, 90, 330)):
             self.tree.setColumnWidth(column, width)
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
         self.bar = QProgressBar()
