@@ -57,6 +57,12 @@ def test_a_click_in_flight_shows_it_and_nothing_moves(qtbot, tmp_path, monkeypat
     assert label.elided() and label.toolTip() == long_text
     assert label.shown_text().endswith("…") and len(label.shown_text()) < len(long_text)
 
+    for _ in range(3):  # new objects get timeline rows, kept ready: the canvas stays put
+        c.add_object()
+    qtbot.waitUntil(lambda: len(window.timeline.rows) == 4)
+    qtbot.wait(50)
+    assert canvas_place(window) == place
+
 
 def test_the_box_stays_drawn_with_its_candidates(qtbot, tmp_path, monkeypatch, davis_root):
     root = make_lvos_dataset(davis_root, tmp_path / "lvos", "bear", 2)

@@ -22,6 +22,7 @@ STATE_COLOURS = {
 # annotation state code -> timeline code
 _FROM_ANNOTATION = np.array([STATE_CODES[state.value] for state in STATES_BY_CODE], np.uint8)
 ROW_HEIGHT = 16
+MIN_ROWS = 4  # room kept for this many objects: adding the first few never moves the canvas
 LABEL_WIDTH = 110
 RULER_HEIGHT = 14
 
@@ -64,7 +65,7 @@ class Timeline(QWidget):
             self.update()
 
     def _update_height(self) -> None:
-        self.setFixedHeight(RULER_HEIGHT + ROW_HEIGHT * max(1, len(self.rows)) + 4)
+        self.setFixedHeight(RULER_HEIGHT + ROW_HEIGHT * max(MIN_ROWS, len(self.rows)) + 4)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
         return QSize(600, self.height())
