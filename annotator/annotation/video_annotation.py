@@ -34,6 +34,7 @@ from annotator.annotation.objects import (
     check_object_id,
 )
 from annotator.annotation.prepared import (
+    Mode,
     PackedFrame,
     PreparedChange,
     Progress,
@@ -324,8 +325,9 @@ class VideoAnnotation:
         table[object_id] = 0
         patches, frames = relabel(self._read, self.frames_with(object_id), table, progress)
         step = Step(name)
-        for patch in (*patches, ObjectPatch(object_id, info, None, states, None)):
+        for patch in patches:
             step.add(patch)
+        step.add(ObjectPatch(object_id, info, None, states, None))
         return PreparedChange(step, "do", ChangeReason.REMOVE_OBJECT, frames)
 
     def prepare_merge(self, keep_id: int, absorbed_ids: Sequence[int],
@@ -550,7 +552,7 @@ class VideoAnnotation:
             step = self.history.next_undo if undo else self.history.next_redo
         if step is None:
             return None
-        mode = "undo" if undo else "redo"
+        mode: Mode = "undo" if undo else "redo"
         patches = step.patches[::-1] if undo else step.patches
         frames = replay(self._read, patches, undo, progress)
         return PreparedChange(step, mode, ChangeReason.UNDO if undo else ChangeReason.REDO,
