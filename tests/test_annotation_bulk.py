@@ -18,12 +18,6 @@ H, W = 48, 64
 FRAMES = 200
 
 
-def _box(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
-    mask = np.zeros((H, W), bool)
-    mask[y0:y1, x0:x1] = True
-    return mask
-
-
 @pytest.fixture
 def video() -> VideoAnnotation:
     """Two objects: 1 on every frame, 2 on every other frame, beside 1."""
@@ -79,13 +73,15 @@ def test_delete_prepared_in_a_thread_commits_in_slices_and_undoes(video):
 
 def test_a_change_prepared_before_the_history_moved_is_refused(video):
     change = video.prepare_undo()
-    video.paint(0, 2, _box(0, 2, 0, 2))
+    video.paint(0, 2, np.ones((H, W), bool))
     with pytest.raises(RuntimeError, match="changed since"):
         video.commit(change)
 
 
 def test_merge_prepared_keeps_the_strongest_state_and_counts(video):
-    video.paint(2, 2, _box(42, 44, 0, 4))  # b made by a person on frame 2
+    corner = np.zeros((H, W), bool)
+    corner[42:44, 0:4] = True
+    video.paint(2, 2, corner)  # b made by a person on frame 2
     assert video.frame_count(2) == FRAMES // 2 and video.frame_count(1) == FRAMES
     change = video.prepare_merge(1, [2], name="merge 2 into 1")
     assert video.commit(change)
@@ -97,13 +93,14 @@ def test_merge_prepared_keeps_the_strongest_state_and_counts(video):
 
 
 def test_protect_keeps_other_objects_from_a_stroke(video):
-    video.paint(0, 2, _box(0, 48, 0, 64), protect=True)  # the whole frame, protected
+    everything = np.ones((H, W), bool)
+    video.paint(0, 2, everything, protect=True)  # the whole frame, protected
     labels = video.label_map(0)
     assert (labels == 1).sum() == 225 and (labels == 2).sum() == H * W - 225
-    video.paint(1, 2, _box(0, 48, 0, 64))  # not protected: takes everything
+    video.paint(1, 2, everything)  # not protected: takes everything
     assert (video.label_map(1) == 2).all()
     before = video.label_map(3)
-    video.paint(3, 2, _box(5, 20, 5, 20), protect=True)  # only object 1 there: no change
+    video.paint(3, 2, before == 1, protect=True)  # only object 1 there: no change
     assert np.array_equal(video.label_map(3), before)
 
 

@@ -34,7 +34,6 @@ from annotator.gui.frame_controls import FrameControls
 from annotator.gui.images import candidate_rgba, overlay_image, rim_image
 from annotator.gui.menus import build_menus, build_toolbar
 from annotator.gui.object_panel import ObjectPanel, ObjectRow
-from annotator.gui.progress_text import ProgressText
 from annotator.gui.review_view import ReviewView
 from annotator.gui.settings import AppSettings, Preferences, SettingsDialog
 from annotator.gui.shortcuts import SHORTCUTS, help_html
@@ -81,7 +80,6 @@ class MainWindow(QMainWindow):
         self.actions: dict[str, QAction] = {}
         self.last_error = ""
         self._error_box: QMessageBox | None = None
-        self._progress_text: ProgressText | None = None
         self._build_centre()
         self._build_objects_dock()
         self._build_actions()
@@ -264,12 +262,13 @@ class MainWindow(QMainWindow):
         c.engines_changed.connect(self._refresh_engines)
         c.message.connect(lambda text: self.show_message(text, 6000))
         c.error.connect(self._show_error)
-        c.propagation.started.connect(self._on_propagation_started)
-        c.propagation.progress.connect(self._on_propagation_progress)
-        c.propagation.finished.connect(self._on_propagation_finished)
-        c.jobs.started.connect(self._on_job_started)
-        c.jobs.progress.connect(self._on_job_progress)
-        c.jobs.finished.connect(self._on_job_finished)
+        status = self.status
+        c.propagation.started.connect(lambda total: status.begin("propagating", total, True))
+        c.propagation.progress.connect(status.report)
+        c.propagation.finished.connect(lambda cancelled: status.end())
+        c.jobs.started.connect(lambda what: status.begin(what, 1, False))
+        c.jobs.progress.connect(status.report)
+        c.jobs.finished.connect(lambda what: status.end())
         c.autosaver.state.connect(self.save_label.setText)
         recovery_dialogs.connect(self, c)
 
@@ -568,36 +567,6 @@ class MainWindow(QMainWindow):
             f"(1 … {last}):", default, 1, last)
         if chosen:
             c.propagate_to(number - 1, self._propagated_objects())
-
-    def _on_propagation_started(self, total: int) -> None:
-        self._refresh_undo()
-        self._progress_text = ProgressText("propagating")
-        self.status.show_progress(self._progress_text(0, total), 0, total, cancellable=True)
-
-    def _on_propagation_progress(self, done: int, total: int) -> None:
-        if self._progress_text is not None:
-            self.status.show_progress(self._progress_text(done, total), done, total,
-                                      cancellable=True)
-
-    def _on_propagation_finished(self, cancelled: bool) -> None:
-        self._progress_text = None
-        self.status.hide_progress()
-        self._refresh_undo()
-
-    def _on_job_started(self, what: str) -> None:
-        self._progress_text = ProgressText(what)
-        self.status.show_progress(what + "…", 0, 1, cancellable=False)
-        self._refresh_undo()
-
-    def _on_job_progress(self, done: int, total: int) -> None:
-        if self._progress_text is not None:
-            self.status.show_progress(self._progress_text(done, total), done, total,
-                                      cancellable=False)
-
-    def _on_job_finished(self, what: str) -> None:
-        self._progress_text = None
-        self.status.hide_progress()
-        self._refresh_undo()
 
     # ---- exports, settings, weights, help ------------------------------------------------
     def export(self, kind: ExportKind) -> None:

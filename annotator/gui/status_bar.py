@@ -8,6 +8,7 @@ from PyQt6.QtCore import QTimer, pyqtSignal
 from PyQt6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
 from annotator.gui.elided_label import ElidedLabel
+from annotator.gui.progress_text import ProgressText
 
 BAR_WIDTH = 90
 
@@ -32,6 +33,8 @@ class StatusBar(QStatusBar):
         self.progress_label = QLabel("")  # as wide as its longest text of the job
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_requested)
+        self._job: ProgressText | None = None
+        self._cancellable = False
         self.addWidget(self.engine_label, 2)
         self.addWidget(self.message_label, 3)
         for widget in (self.cursor_label, self.save_label, self.progress,
@@ -42,6 +45,20 @@ class StatusBar(QStatusBar):
     def show_message(self, text: str, timeout_ms: int) -> None:
         self.message_label.setText(text)
         self._message_timer.start(timeout_ms)
+
+    def begin(self, what: str, total: int, cancellable: bool) -> None:
+        """A long job starts: its progress shows from now on, with rate and time left."""
+        self._job = ProgressText(what)
+        self._cancellable = cancellable
+        self.report(0, total)
+
+    def report(self, done: int, total: int) -> None:
+        if self._job is not None:
+            self.show_progress(self._job(done, total), done, total, self._cancellable)
+
+    def end(self) -> None:
+        self._job = None
+        self.hide_progress()
 
     def show_progress(self, text: str, done: int, total: int, cancellable: bool) -> None:
         self.progress.setRange(0, max(1, total))
