@@ -164,6 +164,35 @@ def test_opening_a_video_decodes_nothing_and_a_seek_decodes_one_group(tmp_path: 
         frames.close()
 
 
+def test_decode_cost_says_what_a_frame_costs_now(tmp_path: Path) -> None:
+    """What the window asks before decoding a frame itself: a cached frame costs 0, the next
+    frames of the running decoder the gap, anything else the frames from its keyframe on; the
+    nearest cached frame stands in meanwhile."""
+    path = tmp_path / "long.mp4"
+    _make_video(path, 200, gop=50)
+    with open_frames(path, cache_bytes=2**20) as frames:
+        keys = [i for i, pts in enumerate(frames._timestamps) if pts in set(frames._keyframes)]
+
+        def from_key(index: int) -> int:
+            return index - max(k for k in keys if k <= index) + 1
+
+        assert frames.decode_cost(0) == 0  # decoded on opening (for its size)
+        assert frames.decode_cost(1) == 1 and frames.decode_cost(3) == 3
+        assert 1 < frames.decode_cost(120) == from_key(120) <= 51
+        frames[120]
+        assert frames.decode_cost(120) == 0 and frames.decode_cost(121) == 1
+        assert frames.decode_cost(170) == from_key(170)  # past the forward gap: a seek
+        assert frames.cache.nearest(140)[0] == 120 and frames.cache.nearest(2)[0] == 0
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index in range(3):
+        _write_rgb(folder / f"{index}.png", _coded_frame(index))
+    with open_frames(folder) as still:
+        assert still.decode_cost(2) == 1
+        still[2]
+        assert still.decode_cost(2) == 0
+
+
 def test_broken_video_file_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "broken.mp4"
     path.write_bytes(b"\x00\x00\x00\x18ftypmp42 but nothing else")
