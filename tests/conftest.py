@@ -66,5 +66,3 @@ def server() -> Iterator[str]:
     yield f"http://127.0.0.1:{httpd.server_address[1]}/mobile_sam.pt"
     httpd.shutdown()
     httpd.server_close()
-
-

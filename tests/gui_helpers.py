@@ -4,6 +4,7 @@ settings file and the weights-free engines, and mouse input in image coordinates
 from __future__ import annotations
 
 import shutil
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,21 @@ from annotator.gui.main_window import MainWindow
 from annotator.gui.settings import AppSettings, Preferences
 
 LONG_WAIT_MS = 90_000  # a click or a pass on a busy 2-core machine
+
+# The start of a script that runs the app in a child process (python -c SCRIPT VIDEO SETTINGS):
+# `app`, and `c`, the controller of a window with the weights-free engines and its own settings.
+CHILD_WINDOW = textwrap.dedent("""
+    import sys
+    from PyQt6.QtCore import QSettings
+    from PyQt6.QtWidgets import QApplication
+    app = QApplication([])
+    from annotator.gui.app import build_window
+    from annotator.gui.settings import AppSettings, Preferences
+    settings = AppSettings(QSettings(sys.argv[2], QSettings.Format.IniFormat))
+    settings.save_preferences(Preferences(click_engine="classic", propagation_engine="classic"))
+    window = build_window(settings)
+    c = window.controller
+""")
 
 
 def make_lvos_dataset(davis_root: Path, target: Path, sequence: str, frames: int,

@@ -10,22 +10,12 @@ import sys
 import textwrap
 from pathlib import Path
 
-from gui_helpers import make_lvos_dataset
+from gui_helpers import CHILD_WINDOW, make_lvos_dataset
 
 HEAVY = ("torch", "torchvision", "timm", "onnxruntime")
 
 # The app in a child process: open, click, accept, propagate; then print what it imported.
-CHILD = textwrap.dedent("""
-    import sys
-    from PyQt6.QtCore import QSettings
-    from PyQt6.QtWidgets import QApplication
-    app = QApplication([])
-    from annotator.gui.app import build_window
-    from annotator.gui.settings import AppSettings, Preferences
-    settings = AppSettings(QSettings(sys.argv[2], QSettings.Format.IniFormat))
-    settings.save_preferences(Preferences(click_engine="classic", propagation_engine="classic"))
-    window = build_window(settings)
-    c = window.controller
+CHILD = CHILD_WINDOW + textwrap.dedent("""
     c.open(sys.argv[1])
     while c.annotation is None or c.frame() is None:
         app.processEvents()

@@ -9,24 +9,15 @@ import sys
 import textwrap
 
 import numpy as np
-from gui_helpers import make_lvos_dataset, make_window, open_and_wait
+from gui_helpers import CHILD_WINDOW, make_lvos_dataset, make_window, open_and_wait
 from PyQt6.QtWidgets import QMessageBox
 
 from annotator.annotation import FrameState
 from annotator.formats.masks import read_label_map
 
 # The app in a child process: open the video, make two strokes, say so, then wait to be killed.
-CHILD = textwrap.dedent("""
-    import sys, numpy as np
-    from PyQt6.QtCore import QSettings
-    from PyQt6.QtWidgets import QApplication
-    app = QApplication([])
-    from annotator.gui.app import build_window
-    from annotator.gui.settings import AppSettings, Preferences
-    settings = AppSettings(QSettings(sys.argv[2], QSettings.Format.IniFormat))
-    settings.save_preferences(Preferences(click_engine="classic", propagation_engine="classic"))
-    window = build_window(settings)
-    c = window.controller
+CHILD = CHILD_WINDOW + textwrap.dedent("""
+    import numpy as np
     c.autosaver.schedule = lambda delay_ms: None  # the kill comes before any save
     c.open(sys.argv[1])
     while c.annotation is None:

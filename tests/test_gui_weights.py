@@ -61,13 +61,20 @@ def test_a_file_added_switches_the_click_engine_without_a_restart(qtbot, tmp_pat
     c = window.controller
     qtbot.waitUntil(lambda: "classic" in c.clicker.description, timeout=LONG_WAIT_MS)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: (str(checkpoint), ""))
-    dialog = WeightsDialog(None, window.controller.downloads, window)
-    qtbot.addWidget(dialog)
-    dialog.weights_changed.connect(lambda: c.apply_preferences(c.prefs, reload=True))
-    with qtbot.waitSignal(dialog.weights_changed, timeout=LONG_WAIT_MS):
-        dialog.add_button.click()
-    assert dialog.row_state("vit_t") == f"present: {checkpoint}"
-    assert "Registered vit_t" in dialog.status.text()
+    seen: list[tuple[str, str]] = []
+
+    def add_a_file(dialog: WeightsDialog) -> int:
+        """What the person does in the (modal) dialog: Add a file…, then Close."""
+        with qtbot.waitSignal(dialog.weights_changed, timeout=LONG_WAIT_MS):
+            dialog.add_button.click()
+        seen.append((dialog.row_state("vit_t"), dialog.status.text()))
+        return 0
+
+    monkeypatch.setattr(WeightsDialog, "exec", add_a_file)
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    next(a for a in help_menu.actions() if a.text().startswith("Better engines")).trigger()
+    assert seen and seen[0][0] == f"present: {checkpoint}"
+    assert "Registered vit_t" in seen[0][1]
     qtbot.waitUntil(lambda: "SAM" in c.clicker.engine.name or "vit_t" in c.clicker.description,
                     timeout=LONG_WAIT_MS)
     assert c.clicker.engine.info is not None and c.clicker.engine.info.learned

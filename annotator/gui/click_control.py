@@ -87,8 +87,8 @@ class ClickControl(EngineControl):
             return
         self._frame = frame
         waiting, self._waiting = self._waiting, []
-        for send in waiting:
-            send()
+        for prompt in waiting:
+            self._send(prompt)  # the frame goes first: the worker drops prompts without it
         self._idle.start()
 
     def _prefetch_current(self) -> None:
