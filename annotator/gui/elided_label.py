@@ -47,3 +47,4 @@ class ElidedLabel(QLabel):
         painter = QPainter(self)
         painter.setPen(self.palette().windowText().color())
         painter.drawText(self.contentsRect(), self.alignment(), self.shown_text())
+        painter.end()  # now, not whenever the wrapper is collected

@@ -22,7 +22,8 @@ class StatusBar(QStatusBar):
         self.message_label = ElidedLabel("", min_chars=8)
         self._message_timer = QTimer(self)
         self._message_timer.setSingleShot(True)
-        self._message_timer.timeout.connect(lambda: self.message_label.setText(""))
+        # a bound method, not a lambda: Qt drops the connection when the bar is destroyed
+        self._message_timer.timeout.connect(self._clear_message)
         self.cursor_label = QLabel("")
         self.cursor_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("x 8888, y 8888"))
         self.save_label = ElidedLabel("", min_chars=14)
@@ -45,6 +46,9 @@ class StatusBar(QStatusBar):
     def show_message(self, text: str, timeout_ms: int) -> None:
         self.message_label.setText(text)
         self._message_timer.start(timeout_ms)
+
+    def _clear_message(self) -> None:
+        self.message_label.setText("")
 
     def begin(self, what: str, total: int, cancellable: bool) -> None:
         """A long job starts: its progress shows from now on, with rate and time left."""
