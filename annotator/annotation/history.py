@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from annotator.annotation.marks import QAMark
 from annotator.annotation.objects import ObjectInfo
 
 # Rough fixed cost of one patch object (Python object and array headers), for the byte budget.
@@ -64,7 +65,7 @@ class Meta:
 
     objects: dict[int, ObjectInfo]
     states: dict[int, np.ndarray]
-    marks: dict[int, str]
+    marks: dict[int, QAMark]
 
     @property
     def nbytes(self) -> int:
