@@ -56,7 +56,6 @@ EXPORT_FOLDERS: dict[ExportKind, str] = {  # the title of the folder dialog of e
 REFRESH_MS = 40  # masks and timeline redraw at most this often
 DOCK_WIDTH = 300  # the side panel's width; its texts are elided, never widen it
 DOCK_MIN_WIDTH = 230
-OBJECTS_SHARE = 0.45  # of the side's height, when the review list shares it
 SEGMENTING = "Segmenting…"
 
 
@@ -84,7 +83,6 @@ class MainWindow(QMainWindow):
         self._build_objects_dock()
         self._build_actions()
         self.review_view = ReviewView(self, self)
-        self.review_view.dock.visibilityChanged.connect(self._share_side)
         build_menus(self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, build_toolbar(self, self.actions))
         self._build_status_bar()
@@ -271,15 +269,6 @@ class MainWindow(QMainWindow):
         c.jobs.finished.connect(lambda what: status.end())
         c.autosaver.state.connect(self.save_label.setText)
         recovery_dialogs.connect(self, c)
-
-    def _share_side(self, review_shown: bool) -> None:
-        """With the review list open, it takes most of the side's height (its rows are what
-        a reviewer reads); the object list keeps enough for a few objects."""
-        if review_shown:
-            height = self.objects_dock.height() + self.review_view.dock.height()
-            self.resizeDocks([self.objects_dock, self.review_view.dock],
-                             [round(height * OBJECTS_SHARE), round(height * (1 - OBJECTS_SHARE))],
-                             Qt.Orientation.Vertical)
 
     # ---- opening -------------------------------------------------------------------------
     def open_folder(self) -> None:

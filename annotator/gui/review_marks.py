@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import QEvent, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QKeyEvent
-from PyQt6.QtWidgets import QGridLayout, QLabel, QLineEdit, QToolButton, QWidget
+from PyQt6.QtWidgets import QGridLayout, QLabel, QLineEdit, QSizePolicy, QToolButton, QWidget
 
 from annotator.annotation.marks import QAMark, Verdict
 
@@ -25,16 +25,13 @@ class MarkBar(QWidget):
         self.comment = CommentEdit()
         self.comment.setPlaceholderText("comment on this frame (Return keeps it)")
         self.comment.editingFinished.connect(self._commit)
-        layout = QGridLayout(self)
+        self.counts.setWordWrap(True)
+        layout = button_grid(actions, ("mark_accepted", "mark_needs_fix", "next_unreviewed",
+                                       "next_needs_fix"))  # two columns: a narrow side panel
+        self.setLayout(layout)
         layout.setContentsMargins(0, 0, 0, 0)
-        for column, name in enumerate(("mark_accepted", "mark_needs_fix")):
-            layout.addWidget(action_button(actions[name]), 0, column)
-        layout.addWidget(self.comment, 0, 2, 1, 2)
-        layout.addWidget(self.counts, 1, 0, 1, 2)
-        for column, name in enumerate(("next_unreviewed", "next_needs_fix"), 2):
-            layout.addWidget(action_button(actions[name]), 1, column)
-        layout.setColumnStretch(1, 1)
-        layout.setColumnStretch(2, 1)
+        layout.addWidget(self.comment, 2, 0, 1, 2)
+        layout.addWidget(self.counts, 3, 0, 1, 2)
 
     def _commit(self) -> None:
         """A comment typed (and not kept yet) goes to the frame it was typed on."""
@@ -86,7 +83,17 @@ def action_button(action: QAction) -> QToolButton:
     button = QToolButton()
     button.setDefaultAction(action)
     button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
     return button
+
+
+def button_grid(actions: dict[str, QAction], names: tuple[str, ...],
+                columns: int = 2) -> QGridLayout:
+    """Buttons for the actions `names`, `columns` to a row (the side panel stays narrow)."""
+    grid = QGridLayout()
+    for at, name in enumerate(names):
+        grid.addWidget(action_button(actions[name]), at // columns, at % columns)
+    return grid
 
 
 def edited_mark(mark: QAMark | None, verdict: Verdict | None, comment: str | None,

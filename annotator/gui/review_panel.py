@@ -14,6 +14,7 @@ from PyQt6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -27,7 +28,7 @@ from PyQt6.QtWidgets import (
 
 from annotator.annotation.marks import QAMark
 from annotator.engine.review import FrameReview
-from annotator.gui.review_marks import MarkBar, action_button
+from annotator.gui.review_marks import MarkBar, action_button, button_grid
 from annotator.gui.review_plot import FramePlot
 from annotator.quality.differences import DIFFERENCE_COLOURS, DIFFERENCE_NAMES, EXTRA, MISSED
 from annotator.quality.flags import Flag, FrameSignals
@@ -108,21 +109,23 @@ class ReviewPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel("Show"))
         row.addWidget(self.filter, 1)
-        for name in ("sort", "previous_worst", "next_worst"):
+        for name in ("previous_worst", "next_worst", "sort"):
             row.addWidget(action_button(actions[name]))
         frames_layout.addLayout(row)
         frames_layout.addWidget(self.table, 1)
         self.tabs.addTab(frames_tab, "Worst frames")
         self.tabs.addTab(self.flags, "Flags")
         self.marks = MarkBar(actions)
-        views = QHBoxLayout()
-        for label, widget in (("View", self.view_mode), ("Objects", self.object)):
-            views.addWidget(QLabel(label))
-            views.addWidget(widget, 1)
-        views.addWidget(self.differences)
-        buttons = QHBoxLayout()
-        for name in ("open_prediction", "compare", "fix_here", "repropagate", "report"):
-            buttons.addWidget(action_button(actions[name]))
+        views = QGridLayout()  # narrow: the side panel shares the window with the frame
+        for column, (label, widget) in enumerate((("View", self.view_mode),
+                                                  ("Objects", self.object))):
+            views.addWidget(QLabel(label), 0, 2 * column)
+            views.addWidget(widget, 0, 2 * column + 1)
+        views.addWidget(self.differences, 1, 0, 1, 4)
+        views.setColumnStretch(1, 1)
+        views.setColumnStretch(3, 1)
+        buttons = button_grid(actions, ("open_prediction", "compare", "report", "fix_here",
+                                        "repropagate"), columns=3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.summary)

@@ -68,7 +68,9 @@ REVIEW_ACTIONS = {
 }
 VIEW_ACTIONS = {"overlay": "overlay", "beside": "side", "difference_view": "difference"}
 PANEL_TEXT = {"open_prediction": "Prediction…", "compare": "Ground truth…",
-              "report": "Report…", "mark_accepted": "✓ Accept", "mark_needs_fix": "✗ Needs fix"}
+              "report": "Report…", "mark_accepted": "✓ Accept", "mark_needs_fix": "✗ Needs fix",
+              "previous_worst": "◀", "next_worst": "▶", "sort": "Worst first",
+              "next_unreviewed": "Unreviewed ▶", "next_needs_fix": "Needs fix ▶"}
 
 
 class ReviewHost(Protocol):
@@ -77,6 +79,7 @@ class ReviewHost(Protocol):
 
     controller: Controller
     canvas: Canvas
+    objects_dock: QDockWidget
     views: QSplitter
     opacity_slider: QSlider
     outline_box: QCheckBox
@@ -100,8 +103,12 @@ class ReviewView(QObject):
         self.dock.setObjectName("review")
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        # A tab beside the object list: the review list needs the side's whole height to show
+        # enough rows (the object list is one click away; Fix here chooses the object itself).
+        window.tabifyDockWidget(host.objects_dock, self.dock)
         self.dock.setVisible(False)
-        self.dock.visibilityChanged.connect(self.actions["panel"].setChecked)
+        # closed or shown (not: behind the object list's tab)
+        self.dock.toggleViewAction().toggled.connect(self.actions["panel"].setChecked)
         self.truth_canvas = Canvas()  # follows the canvas: no scroll bars of its own
         self.truth_canvas.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.truth_canvas.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
