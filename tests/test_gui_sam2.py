@@ -25,7 +25,7 @@ def test_sam2_in_the_status_bar_and_a_pass_from_the_window(qtbot, tmp_path, monk
     open_and_wait(qtbot, window, root)
     qtbot.waitUntil(lambda: "loading" not in c.propagation.description
                     and "loading" not in c.clicker.description, timeout=LONG_WAIT_MS)
-    status = window.engine_label.text()
+    status = window.status.engine_label.text()
     assert status.startswith("Clicks: SAM 2.1 tiny | Propagation: SAM 2.1 tiny | Device: CPU"), \
         status
     assert "Better engines" not in status
