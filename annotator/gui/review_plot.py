@@ -50,6 +50,7 @@ class FramePlot(QWidget):
     def set_data(self, title: str, frame_count: int, curves: Sequence[PlotCurve],
                  flagged: Sequence[int], marks: Mapping[int, Verdict]) -> None:
         self.title, self.frame_count, self.curves = title, frame_count, curves
+        self.setToolTip(f"{title}\nClick a point to show that frame")  # the title may be cut
         self.flagged, self.marks = flagged, marks
         self.update()
 
@@ -85,9 +86,12 @@ class FramePlot(QWidget):
             painter.drawText(QRectF(0, y - 7, MARGIN_LEFT - 4, 14),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                              f"{value:.1f}")
+        legend_left = self._draw_legend(painter, inner) if self.frame_count else inner.right()
         painter.setPen(self.palette().text().color())
-        painter.drawText(QRectF(MARGIN_LEFT, 0, inner.width(), TEXT_HEIGHT),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.title)
+        room = max(0, int(legend_left - 8 - MARGIN_LEFT))  # the title never runs under the legend
+        title = painter.fontMetrics().elidedText(self.title, Qt.TextElideMode.ElideRight, room)
+        painter.drawText(QRectF(MARGIN_LEFT, 0, room, TEXT_HEIGHT),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title)
         if self.frame_count == 0:
             return
         columns = max(1, int(inner.width()))
@@ -102,7 +106,6 @@ class FramePlot(QWidget):
         painter.setPen(QPen(QColor(40, 110, 230), 1))
         x = self.x_of(self.current)
         painter.drawLine(QPointF(x, inner.top()), QPointF(x, inner.bottom()))
-        self._draw_legend(painter, inner)
 
     def _draw_curve(self, painter: QPainter, curve: PlotCurve, columns: int,
                     inner: QRectF) -> None:
@@ -130,7 +133,9 @@ class FramePlot(QWidget):
         elif run.size() > 1:
             painter.drawPolyline(run)
 
-    def _draw_legend(self, painter: QPainter, inner: QRectF) -> None:
+    def _draw_legend(self, painter: QPainter, inner: QRectF) -> float:
+        """Each curve's style and label, from the right end of the title line; returns where
+        the legend begins."""
         right = inner.right()
         metrics = painter.fontMetrics()
         seen: set[tuple[str, bool]] = set()
@@ -149,6 +154,7 @@ class FramePlot(QWidget):
             painter.drawLine(QPointF(right, TEXT_HEIGHT / 2), QPointF(right + 16, TEXT_HEIGHT / 2))
             painter.setPen(self.palette().text().color())
             painter.drawText(QPointF(right + 19, TEXT_HEIGHT - 4), curve.label)
+        return right
 
     # ---- input ---------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent | None) -> None:  # noqa: N802 (Qt name)
