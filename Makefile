@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench
 # Checked strictly by mypy (pyproject.toml); more packages join as their typing is finished.
-TYPED := annotator/annotation annotator/engine
+TYPED := annotator/annotation annotator/engine annotator/formats annotator/video annotator/quality
 
 # SAM 2.1's package builds against torch: torch first, then sam2 (pinned by hash, no build
 # isolation, its optional CUDA extension off), then everything else.

@@ -42,7 +42,7 @@ LOW_J = 0.5  # a frame whose J is below this counts as failed
 class JpegFrames:
     """Frames of one sequence folder, decoded when asked for."""
 
-    def __init__(self, paths: list[Path]):
+    def __init__(self, paths: list[Path]) -> None:
         self.paths = paths
 
     def __len__(self) -> int:

@@ -36,9 +36,9 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import av  # noqa: E402
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import av
+import cv2
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))

@@ -56,7 +56,7 @@ def lvos_copy(tmp_path: Path, davis_root: Path) -> Path:
     return root
 
 
-@pytest.fixture()
+@pytest.fixture
 def server() -> Iterator[str]:
     """A local HTTP server of `weights_server.PAYLOAD` (Range requests honoured); its URL."""
     RangeHandler.ranges = []

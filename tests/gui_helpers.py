@@ -8,8 +8,10 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PyQt6.QtCore import QPoint, QPointF, QSettings, Qt
 from PyQt6.QtTest import QTest
+from pytestqt.qtbot import QtBot
 
 from annotator.formats.masks import read_label_map, write_label_map
 from annotator.gui.app import build_window
@@ -60,7 +62,8 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.logical_and(a, b).sum() / union) if union else 1.0
 
 
-def make_window(qtbot, tmp_path: Path, monkeypatch, **prefs) -> MainWindow:
+def make_window(qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                **prefs: object) -> MainWindow:
     """A shown main window with a settings file of its own and the weights-free engines."""
     weights = tmp_path / "weights"
     weights.mkdir(exist_ok=True)
@@ -76,7 +79,7 @@ def make_window(qtbot, tmp_path: Path, monkeypatch, **prefs) -> MainWindow:
     return window
 
 
-def open_and_wait(qtbot, window: MainWindow, path: Path) -> None:
+def open_and_wait(qtbot: QtBot, window: MainWindow, path: Path) -> None:
     controller = window.controller
     controller.open(path)
     qtbot.waitUntil(lambda: controller.annotation is not None, timeout=30_000)

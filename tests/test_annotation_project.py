@@ -168,7 +168,7 @@ def test_failed_save_keeps_everything_unsaved(lvos_copy: Path) -> None:
     obj = project.annotation.add_object().id
     project.annotation.paint(4, obj, _stroke(0))
     (lvos_copy / "train_meta.json").write_text("not json")  # someone broke the meta file
-    with pytest.raises(AnnotatorError, match="train_meta.json"):
+    with pytest.raises(AnnotatorError, match=r"train_meta.json"):
         project.save()
     assert project.annotation.dirty_frames == {4} and project.annotation.meta_dirty
     assert project.has_recovery()
@@ -210,5 +210,5 @@ def test_damaged_saved_state_is_refused(lvos_copy: Path) -> None:
     data = json.loads(state_file.read_text())
     data["states"]["1"] = [[1, 10]]  # runs that cover 10 of the 48 frames
     state_file.write_text(json.dumps(data))
-    with pytest.raises(AnnotatorError, match="soccerball.json.*damaged|damaged.*48"):
+    with pytest.raises(AnnotatorError, match=r"soccerball.json.*damaged|damaged.*48"):
         Project.open(lvos_copy)

@@ -35,7 +35,7 @@ def test_objects_get_ids_colours_and_details(video: VideoAnnotation) -> None:
     assert video.add_object().id == 3  # lowest free id
     with pytest.raises(ValueError, match="already exists"):
         video.add_object(object_id=7)
-    with pytest.raises(ValueError, match="1..254"):
+    with pytest.raises(ValueError, match=r"1..254"):
         video.add_object(object_id=255)
     video.update_object(seven.id, category="bird", colour=(1, 2, 3))
     assert video.object(7).category == "bird" and video.object(7).colour == (1, 2, 3)

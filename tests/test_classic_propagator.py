@@ -20,7 +20,7 @@ from models.protocols import Propagator
 class RecordingFrames:
     """A frame sequence over JPEG files that remembers which frames were read."""
 
-    def __init__(self, folder: Path, count: int):
+    def __init__(self, folder: Path, count: int) -> None:
         self.paths = sorted(folder.glob("*.jpg"))[:count]
         self.read: list[int] = []
 

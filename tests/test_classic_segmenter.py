@@ -20,7 +20,7 @@ def first_frame(davis_root, seq: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array(Image.open(image).convert("RGB")), labels == 1
 
 
-@pytest.fixture()
+@pytest.fixture
 def session() -> ClickSession:
     segmenter = ClassicSegmenter()
     assert isinstance(segmenter, ClickSegmenter)
@@ -96,7 +96,7 @@ def test_a_negative_click_removes_the_region_it_lands_in(davis_root, session):
     box = (xs.min() - 60, ys.min() - 60, xs.max() + 60, ys.max() + 60)
     session.set_box(*box)
     extra = session.mask & ~truth
-    count, parts = cv2.connectedComponents(extra.astype(np.uint8))
+    _count, parts = cv2.connectedComponents(extra.astype(np.uint8))
     largest = 1 + int(np.argmax(np.bincount(parts.reshape(-1))[1:]))
     region = parts == largest
     x, y, positive = next_click(region, np.zeros_like(region))

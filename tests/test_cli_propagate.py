@@ -18,7 +18,7 @@ from annotator.cli import main
 from annotator.formats.masks import read_label_map, write_label_map
 
 
-@pytest.fixture()
+@pytest.fixture
 def clip_folders(tmp_path, fixture_clip):  # noqa: F811
     frames_dir, masks_dir = tmp_path / "frames", tmp_path / "masks"
     frames_dir.mkdir()

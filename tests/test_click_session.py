@@ -11,7 +11,7 @@ from annotator.engine.embedding_cache import EmbeddingCache
 from models.classic.segmenter import ClassicSegmenter
 
 
-@pytest.fixture()
+@pytest.fixture
 def scene() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(3)
     frame = rng.integers(20, 70, (90, 120, 3), dtype=np.uint8)

@@ -181,7 +181,7 @@ def test_meta_file_that_is_not_ours_is_not_overwritten(tmp_path: Path) -> None:
         lvos.update_meta_files(tmp_path, "train", {"clip": {"objects": {}}}, {})
     assert read_json(tmp_path / "train_meta.json") == [1, 2, 3]
     (tmp_path / "meta.json").write_text('{"videos": [1]}')
-    with pytest.raises(AnnotatorError, match="meta.json.*not overwriting|not overwriting"):
+    with pytest.raises(AnnotatorError, match=r"meta.json.*not overwriting|not overwriting"):
         youtube_vos.write_meta(tmp_path, {"clip": {"objects": {}}})
     assert read_json(tmp_path / "meta.json") == {"videos": [1]}
 

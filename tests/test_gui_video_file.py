@@ -90,7 +90,7 @@ def write_coded_clip(path: Path, count: int, gop: int) -> list[np.ndarray]:
 
 def frame_number(rgb: np.ndarray) -> int:
     """Which frame of `write_coded_clip` this is (give or take 2), from its red channel."""
-    return int(round(float(np.median(rgb[..., 0])))) - 50
+    return round(float(np.median(rgb[..., 0]))) - 50
 
 
 def qimage_array(image) -> np.ndarray:

@@ -54,7 +54,7 @@ def test_a_flipped_byte_costs_one_record_and_the_damaged_journal_is_kept(lvos_co
     obj = _session_with_strokes(lvos_copy, frames)
     path = journal_path(lvos_copy, VIDEO)
     records = _records_of(lvos_copy)
-    offset, kind, frame = next(r for r in records if r[1] == "frame" and r[2] == 5)
+    offset, _kind, _frame = next(r for r in records if r[1] == "frame" and r[2] == 5)
     data = bytearray(path.read_bytes())
     data[offset + 40] ^= 0xFF  # one byte inside frame 5's record
     path.write_bytes(bytes(data))

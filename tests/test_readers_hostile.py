@@ -177,7 +177,7 @@ def test_split_named_for_another_instances_file_is_refused(lvvis_root, tmp_path,
                   "--split train"):
         assert words in err, err
     assert not out.exists() or not list(out.rglob("*.png"))
-    with pytest.raises(AnnotatorError, match="only train_instances.json"):
+    with pytest.raises(AnnotatorError, match=r"only train_instances.json"):
         open_dataset(lvvis_root, split="val")
     # the split the file is named for reads every mask back
     assert main(["convert", str(lvvis_root), str(out), "--to", "lvos", "--split", "train"]) == 0

@@ -5,6 +5,8 @@ the engine."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import cv2
 import numpy as np
 import pytest
@@ -28,7 +30,7 @@ def picture(index: int) -> np.ndarray:
 class Clip:
     """The object: a 60 x 60 square moving with the picture, with the planted troubles."""
 
-    frame_names = [f"{i:05d}" for i in range(COUNT)]
+    frame_names: ClassVar[list[str]] = [f"{i:05d}" for i in range(COUNT)]
 
     def label_map(self, index: int) -> np.ndarray:
         labels = np.zeros((H, W), np.uint8)

@@ -115,13 +115,13 @@ def test_wrong_files_get_a_clear_message(tmp_path: Path, checkpoint: Path,
     sam = tmp_path / "mobile_sam.pt"
     with torch.device("meta"):
         torch.save({k: torch.zeros(1) for k in build_sam("vit_t").state_dict()}, sam)
-    with pytest.raises(AnnotatorError, match="not a SAM 2.1 checkpoint.*memory attention"):
+    with pytest.raises(AnnotatorError, match=r"not a SAM 2.1 checkpoint.*memory attention"):
         load_sam2_checkpoint(sam)
 
     missing = tmp_path / "missing.pt"
     torch.save({"model": {k: v for k, v in state.items() if "layers.2.linear1" not in k}},
                missing)
-    with pytest.raises(AnnotatorError, match="memory_attention.layers.2.linear1.weight"):
+    with pytest.raises(AnnotatorError, match=r"memory_attention.layers.2.linear1.weight"):
         load_sam2_checkpoint(missing, IMAGE_SIZE)
 
     odd = tmp_path / "odd_blocks.pt"  # a hostile key, and a scalar where the patch weight is
@@ -131,12 +131,12 @@ def test_wrong_files_get_a_clear_message(tmp_path: Path, checkpoint: Path,
         load_sam2_checkpoint(odd)
     torch.save({"model": {**state, "image_encoder.trunk.patch_embed.proj.weight": torch.zeros(())}},
                odd)
-    with pytest.raises(AnnotatorError, match="proj.weight is not a weight tensor"):
+    with pytest.raises(AnnotatorError, match=r"proj.weight is not a weight tensor"):
         load_sam2_checkpoint(odd)
 
     older = tmp_path / "sam2_hiera_tiny.pt"
     torch.save({"model": {k: v for k, v in state.items() if "no_obj_embed" not in k}}, older)
-    with pytest.raises(AnnotatorError, match="SAM 2.0 tiny"):
+    with pytest.raises(AnnotatorError, match=r"SAM 2.0 tiny"):
         load_sam2_checkpoint(older)
 
 
@@ -228,7 +228,7 @@ def test_click_session_caches_and_prefetches_embeddings(checkpoint: Path, frame:
 def test_sam2_engine_without_weights_says_what_to_do(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VOS_ANNOTATOR_WEIGHTS", str(tmp_path))
-    with pytest.raises(AnnotatorError, match="weights download sam2.1_tiny"):
+    with pytest.raises(AnnotatorError, match=r"weights download sam2.1_tiny"):
         make_click_segmenter("sam2", device="cpu")
 
 
@@ -239,7 +239,7 @@ def test_weights_add_identifies_and_records_a_sam2_checkpoint(
     added = add_weights(checkpoint, copy=True)
     assert added.name == "sam2.1_tiny" and added.official is None
     assert find_weights("sam2.1_hiera_tiny") == tmp_path / "weights" / "sam2.1_hiera_tiny.pt"
-    with pytest.raises(AnnotatorError, match="holds sam2.1_tiny, not sam2.1_large"):
+    with pytest.raises(AnnotatorError, match=r"holds sam2.1_tiny, not sam2.1_large"):
         add_weights(checkpoint, "sam2.1_large")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing of it is loaded with full pickle

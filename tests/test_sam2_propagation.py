@@ -186,7 +186,7 @@ def wrong_engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         monkeypatch.setattr(sam2_propagator, "video_frame_tensor", _bilinear_frame)
     else:
         monkeypatch.setattr(sam2_propagator._Pass, "keyframe_prompts", _centre_clicks)
-    yield engine
+    return engine
 
 
 def test_a_wrong_engine_fails_the_comparison(

@@ -52,7 +52,7 @@ def test_large_frames_are_processed_small_and_masks_come_back_full_size():
     for _, result in results:
         assert result.shape == (48, 64)
         assert set(np.unique(result)) <= {0, 9}
-    probs = list(propagator.propagate_probabilities(frames, keyframes, [1]))[0][1]
+    probs = next(iter(propagator.propagate_probabilities(frames, keyframes, [1])))[1]
     assert probs.shape == (2, 48, 64)
     np.testing.assert_allclose(probs.sum(0), 1.0, atol=1e-5)
 

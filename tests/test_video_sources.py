@@ -67,14 +67,14 @@ def test_unreadable_frame_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "00001.jpg").write_bytes(b"\xff\xd8 this is not a jpeg")
     with open_frames(tmp_path) as frames:
         frames[0]
-        with pytest.raises(AnnotatorError, match="00001.jpg"):
+        with pytest.raises(AnnotatorError, match=r"00001.jpg"):
             frames[1]
 
 
 def test_frame_of_another_size_is_refused(tmp_path: Path) -> None:
     _write_rgb(tmp_path / "0.png", _coded_frame(1))
     _write_rgb(tmp_path / "1.png", _coded_frame(1, 30, 32))
-    with open_frames(tmp_path) as frames, pytest.raises(AnnotatorError, match="1.png.*32x30"):
+    with open_frames(tmp_path) as frames, pytest.raises(AnnotatorError, match=r"1.png.*32x30"):
         frames[1]
 
 
@@ -82,7 +82,7 @@ def test_empty_folder_and_unknown_file_are_errors(tmp_path: Path) -> None:
     with pytest.raises(AnnotatorError, match="no frames"):
         open_frames(tmp_path)
     (tmp_path / "clip.txt").write_text("x")
-    with pytest.raises(AnnotatorError, match="clip.txt"):
+    with pytest.raises(AnnotatorError, match=r"clip.txt"):
         open_frames(tmp_path / "clip.txt")
 
 
@@ -196,7 +196,7 @@ def test_decode_cost_says_what_a_frame_costs_now(tmp_path: Path) -> None:
 def test_broken_video_file_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "broken.mp4"
     path.write_bytes(b"\x00\x00\x00\x18ftypmp42 but nothing else")
-    with pytest.raises(AnnotatorError, match="broken.mp4"):
+    with pytest.raises(AnnotatorError, match=r"broken.mp4"):
         open_frames(path)
 
 

@@ -240,7 +240,7 @@ def test_auto_falls_back_when_the_registered_stcn_does_not_load(stcn_fixture_dir
     assert isinstance(propagator, ClassicPropagator)
     assert description.startswith("classic") and "WARNING" in description
     assert str(broken) in description
-    with pytest.raises(AnnotatorError, match="decoder.pred.weight"):
+    with pytest.raises(AnnotatorError, match=r"decoder.pred.weight"):
         make_propagator("stcn")
 
     frames, masks, out = tmp_path / "frames", tmp_path / "masks", tmp_path / "out"

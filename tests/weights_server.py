@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+from typing import ClassVar
 
 PAYLOAD = bytes(range(256)) * 4000  # 1 MB
 
@@ -10,10 +11,10 @@ PAYLOAD = bytes(range(256)) * 4000  # 1 MB
 class RangeHandler(http.server.BaseHTTPRequestHandler):
     """Serves PAYLOAD, honouring `Range: bytes=N-`; records the ranges asked for."""
 
-    ranges: list[str | None] = []
+    ranges: ClassVar[list[str | None]] = []
     cut_after: int | None = None  # drop the connection after this many bytes (once)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+    def do_GET(self) -> None:
         asked = self.headers.get("Range")
         type(self).ranges.append(asked)
         start = int(asked.split("=")[1].rstrip("-")) if asked else 0
@@ -26,5 +27,5 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
             type(self).cut_after = None
         self.wfile.write(body)
 
-    def log_message(self, *args) -> None:
+    def log_message(self, *args: object) -> None:
         pass

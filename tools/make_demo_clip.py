@@ -147,7 +147,7 @@ def render(out: Path) -> None:
     truth = out / "ground_truth"
     for index in range(FRAMES):
         t = index / (FRAMES - 1)
-        offset = int(round(PAN * t))
+        offset = round(PAN * t)
         frame = scenery[:, offset : offset + WIDTH].copy()
         labels = np.zeros((HEIGHT, WIDTH), np.uint8)
         # crate: slides right along the ground, behind the leaf
@@ -155,7 +155,7 @@ def render(out: Path) -> None:
         shadow(frame, crate_left + 48, crate_top + 80, 60)
         paste(frame, labels, crate, np.ones(crate.shape[:2], bool), crate_top, crate_left, 2)
         # ball: bounces from the right towards the camera, growing
-        radius = int(round(22 + 26 * t))
+        radius = round(22 + 26 * t)
         ball_x = 560 - 300 * t - offset * 0.3
         ball_ground = 300 + 30 * t
         ball_y = ball_ground - radius - 90 * abs(np.sin(t * 3 * np.pi))

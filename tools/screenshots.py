@@ -20,10 +20,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from PyQt6.QtWidgets import QApplication, QWidget
+
+    from annotator.gui.main_window import MainWindow
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -57,7 +63,8 @@ def start_xvfb() -> subprocess.Popen | None:
     sys.exit("could not start Xvfb")
 
 
-def wait(app, condition, timeout_s: float = 180.0, what: str = "") -> None:
+def wait(app: QApplication, condition: Callable[[], bool], timeout_s: float = 180.0,
+         what: str = "") -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
@@ -66,7 +73,7 @@ def wait(app, condition, timeout_s: float = 180.0, what: str = "") -> None:
         time.sleep(0.01)
 
 
-def settle(app, seconds: float = 0.3) -> None:
+def settle(app: QApplication, seconds: float = 0.3) -> None:
     wait_until = time.monotonic() + seconds
     while time.monotonic() < wait_until:
         app.processEvents()
@@ -82,7 +89,7 @@ def inner_point(mask: np.ndarray) -> tuple[int, int]:
     return int(x), int(y)
 
 
-def shoot(app, widget, path: Path) -> None:
+def shoot(app: QApplication, widget: QWidget, path: Path) -> None:
     settle(app)
     if not widget.grab().save(str(path)):
         sys.exit(f"could not write {path}")
@@ -90,7 +97,7 @@ def shoot(app, widget, path: Path) -> None:
 
 
 @contextlib.contextmanager
-def demo_window(app, demo: Path, first_truth: bool = False) -> Iterator:
+def demo_window(app: QApplication, demo: Path, first_truth: bool = False) -> Iterator:
     """The main window on a scratch copy of the demo clip, with the weights-free engines;
     `first_truth` puts the clip's true masks on its first frame. Cleans up after itself."""
     from PyQt6.QtCore import QSettings
@@ -124,7 +131,7 @@ def demo_window(app, demo: Path, first_truth: bool = False) -> Iterator:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def annotate_and_shoot(app, demo: Path, out: Path) -> None:
+def annotate_and_shoot(app: QApplication, demo: Path, out: Path) -> None:
     from annotator.formats.masks import read_label_map
     from annotator.quality.metrics import jaccard
 
@@ -196,7 +203,7 @@ def annotate_and_shoot(app, demo: Path, out: Path) -> None:
         shoot_weights(app, window, out)
 
 
-def shoot_weights(app, window, out: Path) -> None:
+def shoot_weights(app: QApplication, window: MainWindow, out: Path) -> None:
     """Help > Better engines: the known models, their size and state."""
     from annotator.gui.weights_dialog import WeightsDialog
 
@@ -206,7 +213,7 @@ def shoot_weights(app, window, out: Path) -> None:
     dialog.close()
 
 
-def review_and_shoot(app, demo: Path, out: Path) -> None:
+def review_and_shoot(app: QApplication, demo: Path, out: Path) -> None:
     """A "model" (the weights-free propagator from the first frame's true masks) fills the clip;
     review mode compares it with the ground truth, worst frame first, in each view; then,
     without ground truth, the flags alone; a few frames are marked on the way."""

@@ -12,6 +12,7 @@ default; other names get LVOS's first id and step.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -64,7 +65,7 @@ def source_scheme(names: Sequence[str]) -> IdScheme | None:
     if len(numbers) == 1:
         return IdScheme(numbers[0], LVOS_ID_STEP)
     step = numbers[1] - numbers[0]
-    if step < 1 or any(b - a != step for a, b in zip(numbers, numbers[1:], strict=False)):
+    if step < 1 or any(b - a != step for a, b in itertools.pairwise(numbers)):
         return None
     return IdScheme(numbers[0], step)
 

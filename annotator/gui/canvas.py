@@ -233,7 +233,7 @@ class Canvas(QGraphicsView):
             self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
             self.view_changed.emit()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt name)
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self._fitted:
             self.fit()
@@ -254,7 +254,7 @@ class Canvas(QGraphicsView):
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + moved.y())
         self.view_changed.emit()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt name)
+    def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120
         if steps:
             self.zoom(ZOOM_STEP**steps, event.position())
@@ -269,7 +269,7 @@ class Canvas(QGraphicsView):
             self._space_held and event.button() == Qt.MouseButton.LeftButton
         )
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if self._starts_pan(event):
             self._panning = event.position()
             self._fitted = False
@@ -278,7 +278,7 @@ class Canvas(QGraphicsView):
             self.tool.press(self.image_point(event), event.button())
         event.accept()
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._panning is not None:
             delta = event.position() - self._panning
             self._panning = event.position()
@@ -291,7 +291,7 @@ class Canvas(QGraphicsView):
                 self.tool.move(point, event.buttons())
         event.accept()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._panning is not None and (
             event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton)
         ):
@@ -301,12 +301,12 @@ class Canvas(QGraphicsView):
             self.tool.release(self.image_point(event), event.button())
         event.accept()
 
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if self.tool is not None and event.button() == Qt.MouseButton.LeftButton:
             self.tool.double_click(self.image_point(event))
         event.accept()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_held = True
             self.setCursor(Qt.CursorShape.OpenHandCursor)
@@ -314,7 +314,7 @@ class Canvas(QGraphicsView):
             return
         super().keyPressEvent(event)
 
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_held = False
             self.unsetCursor()

@@ -17,7 +17,7 @@ class ElidedLabel(QLabel):
         self._min_width = self.fontMetrics().averageCharWidth() * min_chars
         self.setText(text)
 
-    def setText(self, text: str | None) -> None:  # noqa: N802 (Qt name)
+    def setText(self, text: str | None) -> None:
         super().setText(text or "")
         self._update_tip()
 
@@ -33,17 +33,17 @@ class ElidedLabel(QLabel):
         return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
                                              self.contentsRect().width())
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+    def minimumSizeHint(self) -> QSize:
         return QSize(self._min_width, super().minimumSizeHint().height())
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+    def sizeHint(self) -> QSize:
         return QSize(self._min_width, super().sizeHint().height())
 
-    def resizeEvent(self, event: QResizeEvent | None) -> None:  # noqa: N802 (Qt name)
+    def resizeEvent(self, event: QResizeEvent | None) -> None:
         super().resizeEvent(event)
         self._update_tip()
 
-    def paintEvent(self, event: QPaintEvent | None) -> None:  # noqa: N802 (Qt name)
+    def paintEvent(self, event: QPaintEvent | None) -> None:
         painter = QPainter(self)
         painter.setPen(self.palette().windowText().color())
         painter.drawText(self.contentsRect(), self.alignment(), self.shown_text())

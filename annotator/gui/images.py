@@ -59,7 +59,7 @@ def overlay_image(
     """The masks of a label map in their colours (`colours` 256 x 3 per id); background and
     `hidden` ids stay clear; outline-only draws a band along each object's edge, in its own
     colour at full strength (`outline_width` wide)."""
-    alpha = 255 if outline_only else int(round(255 * max(0.0, min(1.0, opacity))))
+    alpha = 255 if outline_only else round(255 * max(0.0, min(1.0, opacity)))
     table = [qRgba(int(r), int(g), int(b), alpha) for r, g, b in colours]
     for object_id in (0, *hidden):
         table[object_id] = qRgba(0, 0, 0, 0)
@@ -77,7 +77,7 @@ def candidate_rgba(mask: np.ndarray, colour: tuple[int, int, int], opacity: floa
     """Preview of a mask not yet accepted: the object colour, dashed by a white outline."""
     rgba = np.zeros((*mask.shape, 4), dtype=np.uint8)
     rgba[mask, :3] = colour
-    rgba[mask, 3] = int(round(255 * max(0.2, min(1.0, opacity))))
+    rgba[mask, 3] = round(255 * max(0.2, min(1.0, opacity)))
     rim = boundary(mask.astype(np.uint8)) & mask
     rgba[rim] = (255, 255, 255, 255)
     return rgba

@@ -591,7 +591,7 @@ class MainWindow(QMainWindow):
         c = self.controller
         QMessageBox.information(self, "Engines", advice(c.clicker.engine, c.propagation.engine))
 
-    def closeEvent(self, event: QCloseEvent | None) -> None:  # noqa: N802 (Qt name)
+    def closeEvent(self, event: QCloseEvent | None) -> None:
         self.play_timer.stop()
         self.settings.save_preferences(self.prefs)
         self.controller.shutdown()

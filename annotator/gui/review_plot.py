@@ -74,7 +74,7 @@ class FramePlot(QWidget):
         return min(max(0, frame), max(0, self.frame_count - 1))
 
     # ---- drawing -------------------------------------------------------------------------
-    def paintEvent(self, event: QPaintEvent | None) -> None:  # noqa: N802 (Qt name)
+    def paintEvent(self, event: QPaintEvent | None) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         inner = self._inner()
@@ -157,7 +157,7 @@ class FramePlot(QWidget):
         return right
 
     # ---- input ---------------------------------------------------------------------------
-    def mousePressEvent(self, event: QMouseEvent | None) -> None:  # noqa: N802 (Qt name)
+    def mousePressEvent(self, event: QMouseEvent | None) -> None:
         if event is not None and event.button() == Qt.MouseButton.LeftButton \
                 and self.frame_count:
             self.seek.emit(self.frame_at(event.position().x()))

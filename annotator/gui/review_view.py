@@ -630,7 +630,7 @@ class ReviewView(QObject):
             f"J&F {row.mean_jf:.3f} (J {row.mean_j:.3f}, F {row.mean_f:.3f})"
         self.truth_title.setText(f"{what}, frame {c.frame_name(c.index)}: {score}")
 
-    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
         if event is not None and event.type() == QEvent.Type.Resize \
                 and self.truth_box.isVisible():
             QTimer.singleShot(0, self._follow)

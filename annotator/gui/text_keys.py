@@ -12,7 +12,7 @@ FIELD_KEYS = {Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape}
 
 
 class _FieldKeys(QObject):
-    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
         if (event is not None and event.type() == QEvent.Type.ShortcutOverride
                 and isinstance(event, QKeyEvent) and event.key() in FIELD_KEYS):
             event.accept()  # the key goes to the field as a key press

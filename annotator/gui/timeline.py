@@ -41,7 +41,7 @@ class Timeline(QWidget):
     seek = pyqtSignal(int)
     object_clicked = pyqtSignal(int)
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[TimelineRow] = []
         self.frame_count = 0
@@ -67,7 +67,7 @@ class Timeline(QWidget):
     def _update_height(self) -> None:
         self.setFixedHeight(RULER_HEIGHT + ROW_HEIGHT * max(MIN_ROWS, len(self.rows)) + 4)
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+    def sizeHint(self) -> QSize:
         return QSize(600, self.height())
 
     def _track(self) -> QRect:
@@ -81,7 +81,7 @@ class Timeline(QWidget):
         fraction = (x - track.left()) / track.width()
         return int(min(self.frame_count - 1, max(0, fraction * self.frame_count)))
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(30, 30, 34))
         track = self._track()
@@ -117,7 +117,7 @@ class Timeline(QWidget):
             painter.drawLine(x, RULER_HEIGHT - 4, x, RULER_HEIGHT)
             painter.drawText(x + 2, RULER_HEIGHT - 3, str(frame))
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         position = event.position()
         if position.x() < LABEL_WIDTH:
             row = int((position.y() - RULER_HEIGHT) // ROW_HEIGHT)
@@ -126,7 +126,7 @@ class Timeline(QWidget):
         elif self.frame_count:
             self.seek.emit(self.frame_at(position.x()))
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if event.buttons() & Qt.MouseButton.LeftButton and event.position().x() >= LABEL_WIDTH:
             self.seek.emit(self.frame_at(event.position().x()))
 

@@ -97,7 +97,7 @@ class BrushTool:
 
     def _extend(self, point: QPointF) -> None:
         assert self._stroke is not None
-        here = (int(round(point.x())), int(round(point.y())))
+        here = (round(point.x()), round(point.y()))
         radius = max(1, self.size // 2)
         if self._last is None:
             cv2.circle(self._stroke, here, radius, 1, thickness=-1)

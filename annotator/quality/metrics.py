@@ -35,14 +35,14 @@ def jaccard(gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None = None) ->
 
 def boundary_map(mask: np.ndarray) -> np.ndarray:
     """One-pixel boundaries of a mask, offset half a pixel towards the origin (seg2bmap)."""
-    seg = mask.astype(bool)
+    seg: np.ndarray = mask.astype(bool)
     east = np.zeros_like(seg)
     south = np.zeros_like(seg)
     south_east = np.zeros_like(seg)
     east[:, :-1] = seg[:, 1:]
     south[:-1, :] = seg[1:, :]
     south_east[:-1, :-1] = seg[1:, 1:]
-    edges = (seg ^ east) | (seg ^ south) | (seg ^ south_east)
+    edges: np.ndarray = (seg ^ east) | (seg ^ south) | (seg ^ south_east)
     edges[-1, :] = seg[-1, :] ^ east[-1, :]
     edges[:, -1] = seg[:, -1] ^ south[:, -1]
     edges[-1, -1] = False
@@ -51,7 +51,7 @@ def boundary_map(mask: np.ndarray) -> np.ndarray:
 
 def boundary_tolerance(shape: tuple[int, int]) -> int:
     """Matching distance in pixels: ceil(0.008 x the image diagonal)."""
-    return int(math.ceil(BOUNDARY_FRACTION * math.hypot(shape[0], shape[1])))
+    return math.ceil(BOUNDARY_FRACTION * math.hypot(shape[0], shape[1]))
 
 
 @lru_cache(maxsize=8)

@@ -24,7 +24,8 @@ class Motion:
     """Optical flow from one small grey frame to the next (one DIS instance, reused)."""
 
     def __init__(self) -> None:
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self._dis = cv2.DISOpticalFlow_create(  # type: ignore[attr-defined]  # not in the stubs
+            cv2.DISOPTICAL_FLOW_PRESET_FAST)
 
     def flow(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
         """h x w x 2 float32: where each pixel of `before` moved, in small-frame pixels."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +62,7 @@ class FolderSource(FrameSource):
             check_utf8_name(entry)
         names = [entry.stem for entry in files]
         if len(set(names)) != len(names):
-            seen: set[str] = set()
-            twin = next(name for name in names if name in seen or seen.add(name))
+            twin = next(name for name, count in Counter(names).items() if count > 1)
             raise AnnotatorError(f"two frames are both called {twin!r}", folder)
         super().__init__(folder, names, cache_bytes)
         self.files = files

@@ -17,7 +17,7 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm")
 DEFAULT_CACHE_BYTES = 512 * 2**20
 
 
-def natural_key(name: str) -> tuple:
+def natural_key(name: str) -> tuple[tuple[int, int, str], ...]:
     """Sort key that orders digit runs by value: `2.jpg` before `10.jpg`."""
     parts = re.split(r"(\d+)", name.lower())
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts if part)

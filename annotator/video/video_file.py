@@ -138,7 +138,7 @@ class VideoFileSource(FrameSource):
         try:
             for frame in self._decoder:
                 pts = frame.pts if frame.pts is not None else frame.dts
-                position = self._index_of_pts.get(pts)
+                position = None if pts is None else self._index_of_pts.get(pts)
                 if position is None:
                     continue
                 self._last_index = position

@@ -9,7 +9,7 @@ import numpy as np
 class FlowEstimator:
     """Backward flow between two grey frames."""
 
-    def __init__(self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM):
+    def __init__(self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) -> None:
         self._dis = cv2.DISOpticalFlow_create(preset)
 
     def backward(self, current: np.ndarray, previous: np.ndarray) -> np.ndarray:

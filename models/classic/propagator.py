@@ -128,7 +128,7 @@ Box = tuple[int, int, int, int]  # x0, y0, x1, y1 at working size
 class _Pass:
     """The state of one propagation pass, at working size."""
 
-    def __init__(self, settings: ClassicPropagator, ids: list[int]):
+    def __init__(self, settings: ClassicPropagator, ids: list[int]) -> None:
         self.settings = settings
         self.ids = ids
         self.n = len(ids) + 1  # classes, 0 background

@@ -45,7 +45,7 @@ class ObjectMemory:
         partial_share: float = 0.6,
         rate: float = 0.1,
         motion_rate: float = 0.5,
-    ):
+    ) -> None:
         self.area = 0.0
         self.elongation = 1.0  # longest over shortest spread of its pixels, followed slowly
         self.centre: np.ndarray | None = None  # x, y of the last frame it was seen in
