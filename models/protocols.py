@@ -33,6 +33,17 @@ class ClickPrediction:
     logits: np.ndarray  # (N, 256, 256) float32, low-res logits to feed back as `prior`
 
 
+def prompt_points(points: np.ndarray, labels: np.ndarray, box: np.ndarray | None,
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """A prompt's points as float32 (N, 2) and labels as int64 (N,); refuses a prompt with
+    neither a point nor a box."""
+    points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    if len(points) == 0 and box is None:
+        raise ValueError("a prompt needs at least one point or a box")
+    return points, labels
+
+
 @runtime_checkable
 class ClickSegmenter(Protocol):
     """Interactive single-object segmentation of one image from clicks and a box.

@@ -24,7 +24,7 @@ import numpy as np
 
 from models.classic.seg_geodesic import edge_strength, geodesic_distance
 from models.classic.seg_score import candidate_features, predicted_iou
-from models.protocols import ClickPrediction
+from models.protocols import ClickPrediction, prompt_points
 
 LOGIT_SIZE = 256
 
@@ -82,10 +82,7 @@ class ClassicSegmenter:
     ) -> ClickPrediction:
         if self._frame is None:
             raise RuntimeError("set_image must come before predict")
-        points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
-        labels = np.asarray(labels).reshape(-1)
-        if len(points) == 0 and box is None:
-            raise ValueError("a prompt needs at least one point or a box")
+        points, labels = prompt_points(points, labels, box)
         prompt = _Prompt(points[labels == 1], points[labels != 1],
                          None if box is None else np.asarray(box, np.float32).reshape(4))
         previous = self._recall(prior)

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from segment_anything.modeling import Sam
 from segment_anything.utils.transforms import ResizeLongestSide
 
-from models.protocols import ClickPrediction
+from models.protocols import ClickPrediction, prompt_points
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,7 @@ class SamClickSegmenter:
         if self._embedding is None:
             raise RuntimeError("set_image (or set_embedding) must come before predict")
         emb = self._embedding
-        points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
-        labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-        if len(points) == 0 and box is None:
-            raise ValueError("a prompt needs at least one point or a box")
+        points, labels = prompt_points(points, labels, box)
         with torch.inference_mode():
             point_prompt = None
             if len(points):

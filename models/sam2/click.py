@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from sam2.modeling.sam2_base import SAM2Base
 from sam2.utils.transforms import SAM2Transforms
 
-from models.protocols import ClickPrediction
+from models.protocols import ClickPrediction, prompt_points
 
 LOGIT_LIMIT = 32.0  # the package clamps the low-res logits it hands back
 
@@ -90,10 +90,7 @@ class Sam2ClickSegmenter:
         if self._embedding is None:
             raise RuntimeError("set_image (or set_embedding) must come before predict")
         emb = self._embedding
-        points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
-        labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-        if len(points) == 0 and box is None:
-            raise ValueError("a prompt needs at least one point or a box")
+        points, labels = prompt_points(points, labels, box)
         model = self.model
         with torch.inference_mode(), self.context():
             coords, codes = self._prompt_points(points, labels, box, emb.original_size)
