@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 # Run as a script, this file's folder comes first on sys.path and its name would hide the
-# `sam2` package: the repository root takes its place.
+# `sam2` package: the repository root takes its place, the folder goes last.
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "benchmarks"]
 sys.path.insert(0, str(REPO))
+sys.path.append(str(REPO / "benchmarks"))  # the helpers propagation.py imports, after packages
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
