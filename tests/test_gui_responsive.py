@@ -72,3 +72,22 @@ def test_timer_stays_on_time_while_propagating(
     assert duration > 0.5 and len(ticks) >= 0.5 * duration / (TICK_MS / 1000)
     states = [c.annotation.state(i, 1) for i in range(1, FRAMES)]
     assert states == [FrameState.PROPAGATED] * (FRAMES - 1)
+
+
+def test_the_window_and_the_propagation_worker_share_the_frame_cache_setting(
+        qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, davis_root: Path) -> None:
+    """Peak memory is bounded by the configured frame cache: the worker's own cache is part of
+    it, not added to it (it was: 512 MB for the window plus 128 MB for the worker)."""
+    root = make_lvos_dataset(davis_root, tmp_path / "lvos", "bear", 8, first_mask=True)
+    window = make_window(qtbot, tmp_path, monkeypatch, frame_cache_mb=256)
+    c = window.controller
+    open_and_wait(qtbot, window, root)
+    tasks: list[object] = []
+    c.propagation._run.connect(lambda job, task: tasks.append(task))
+    with qtbot.waitSignal(c.propagation.finished, timeout=LONG_WAIT_MS):
+        window.propagate("forward")
+    assert c.annotation.state(7, 1) == FrameState.PROPAGATED
+    viewer = c.opened.project.frames.cache.max_bytes
+    worker = tasks[0].cache_bytes
+    assert worker > 0 and viewer > 128 * 2**20
+    assert viewer + worker <= 256 * 2**20

@@ -151,7 +151,7 @@ class Controller(QObject):
                             "another video.")
             return
         self.message.emit(f"Opening {video}…")
-        cache, path = self.prefs.frame_cache_mb * 2**20, opened_path or str(dataset.root)
+        cache, path = self.prefs.viewer_cache_bytes, opened_path or str(dataset.root)
 
         def opened(result: OpenedVideo | DamagedState) -> None:
             if isinstance(result, OpenedVideo):
@@ -470,7 +470,7 @@ class Controller(QObject):
             return
         request = PropagationRequest(self.index, direction, end,
                                      object_ids=tuple(sorted(object_ids or ())) or None)
-        self.propagation.start(self.opened, request, self.prefs.frame_cache_mb * 2**20,
+        self.propagation.start(self.opened, request, self.prefs.worker_cache_bytes,
                                self.prefs.protect)
 
     def propagate_to(self, end: int, object_ids: list[int] | None = None) -> None:

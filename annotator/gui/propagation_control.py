@@ -20,7 +20,6 @@ from models.protocols import PropagatedFrame
 APPLY_BUDGET_S = 0.012  # GUI-thread time spent applying results per event-loop turn
 # The worker reads frames in order: a small cache of its own is enough (the window's cache
 # holds what the person looks at; two large caches would double the memory for nothing).
-WORKER_CACHE_BYTES = 128 * 2**20
 
 
 class PropagationControl(EngineControl):
@@ -76,7 +75,7 @@ class PropagationControl(EngineControl):
         self._queue.clear()
         self.worker.stop_event.clear()
         self._run.emit(self.job, PropagationTask(request, annotation, frames.path,
-                                                 min(cache_bytes, WORKER_CACHE_BYTES), total))
+                                                 cache_bytes, total))
         self.started.emit(total)
         self.message.emit(f"{self._name.capitalize()} with {self.description}")
 

@@ -24,6 +24,9 @@ from annotator.engine.choices import CLICK_ENGINES, PROPAGATION_ENGINES
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
+WORKER_CACHE_BYTES = 128 * 2**20  # at most, of the frame cache: the propagation worker's
+
+
 @dataclass
 class Preferences:
     click_engine: str = "auto"
@@ -35,6 +38,16 @@ class Preferences:
     opacity: int = 50  # percent
     brush_size: int = 15  # pixels
     protect: bool = True  # strokes, candidates and new objects take only background
+
+    @property
+    def worker_cache_bytes(self) -> int:
+        """The propagation worker's share of the frame cache (it reads its frames in order)."""
+        return min(WORKER_CACHE_BYTES, self.frame_cache_mb * 2**20 // 4)
+
+    @property
+    def viewer_cache_bytes(self) -> int:
+        """The window's share: the rest, so that both caches together keep to the setting."""
+        return self.frame_cache_mb * 2**20 - self.worker_cache_bytes
 
 
 class AppSettings:
