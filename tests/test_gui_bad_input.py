@@ -97,3 +97,23 @@ def test_a_failing_save_keeps_the_work_and_retries(qtbot, tmp_path, monkeypatch,
     saved = np.asarray(Image.open(root / "Annotations" / "bear" / "00000.png"))
     assert np.array_equal(saved == 1, square)
     assert not (root / ".annotator" / "bear.journal").exists()
+
+
+def test_frames_too_small_to_propagate_are_named_before_the_worker_starts(
+        qtbot, tmp_path, monkeypatch):
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    for index in range(4):
+        Image.fromarray(np.full((8, 12, 3), 40 * index, np.uint8)).save(folder / f"{index}.png")
+    window = make_window(qtbot, tmp_path, monkeypatch)
+    c = window.controller
+    open_and_wait(qtbot, window, folder)
+    object_id = c.add_object()
+    c.annotation.set_label_map(0, np.full((8, 12), object_id, np.uint8))
+    messages: list[str] = []
+    c.propagation.message.connect(messages.append)
+    window.propagate("forward")
+    assert not c.propagation.running
+    assert any("12x8 pixels" in m and "at least 32x32" in m and str(folder) in m
+               for m in messages), messages
+    assert c.annotation.state(1, object_id) == FrameState.EMPTY and window.isVisible()

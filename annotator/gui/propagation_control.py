@@ -11,6 +11,7 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from annotator.annotation import VideoAnnotation
 from annotator.engine.propagation import PropagationRequest, check_request
+from annotator.engine.video_job import check_frame_size
 from annotator.errors import AnnotatorError
 from annotator.gui.engine_control import EngineControl
 from annotator.gui.opened_video import OpenedVideo
@@ -62,6 +63,7 @@ class PropagationControl(EngineControl):
             return
         annotation, frames = video.annotation, video.project.frames
         try:
+            check_frame_size(frames)
             total = check_request(request, len(frames), annotation)
         except AnnotatorError as exc:
             self.message.emit(str(exc))
