@@ -80,8 +80,8 @@ def run_sequence(images: Path, masks: Path, max_frames: int | None, reverse: boo
     propagator = ClassicPropagator()
     frames = JpegFrames(paths)
     start, cpu_start = time.perf_counter(), time.process_time()
-    preds = {i: (labels, conf) for i, labels, conf in propagator.track(frames, {key: gts[key]},
-                                                                       targets)}
+    preds = {out.index: (out.labels, out.confidence)
+             for out in propagator.propagate(frames, {key: gts[key]}, targets)}
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     scored = range(1, len(paths) - 1)
     scores = [frame_scores(gts[i], preds[i][0], [1]) for i in scored]
@@ -135,7 +135,11 @@ def _row(name: str, j: float, f: float, fps: float, cpu_fps: float, rho: float) 
 def run_set(root: Path, names: list[str] | None, max_frames: int | None, reverse: bool
             ) -> None:
     images, masks = _layout(root)
-    names = names or sorted(p.name for p in images.iterdir() if p.is_dir())
+    present = sorted(p.name for p in images.iterdir() if p.is_dir())
+    names = [n for n in names if n in present] if names else present
+    if not names:
+        print(f"{root.name}: none of the sequences asked for")
+        return
     print(f"{root.name}{' (reversed)' if reverse else ''}")
     print(f"{'sequence':<18} {'J':>6} {'F':>6} {'J&F':>6} {'fps':>6} {'cpu-fps':>8} "
           f"{'conf~J':>8}")

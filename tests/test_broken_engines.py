@@ -16,9 +16,7 @@ from annotator.formats.masks import read_label_map
 from annotator.quality.metrics import jaccard
 from models.classic.propagator import ClassicPropagator
 from models.classic.segmenter import ClassicSegmenter
-from models.protocols import ClickPrediction
-
-Tracked = Iterator[tuple[int, np.ndarray, dict[int, float]]]
+from models.protocols import ClickPrediction, PropagatedFrame, Propagator, ShouldStop
 
 
 def _clip(root: Path, name: str, count: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -34,11 +32,14 @@ def _clip(root: Path, name: str, count: int) -> tuple[list[np.ndarray], list[np.
 class CopyFirstMask:
     """A propagator that repeats the keyframe's mask on every frame."""
 
-    def track(self, frames: Sequence[np.ndarray], keyframes: Mapping[int, np.ndarray],
-              targets: Sequence[int]) -> Tracked:
+    name = "copy the first mask"
+
+    def propagate(self, frames: Sequence[np.ndarray], keyframes: Mapping[int, np.ndarray],
+                  targets: Sequence[int], should_stop: ShouldStop | None = None,
+                  ) -> Iterator[PropagatedFrame]:
         first = next(iter(keyframes.values()))
         for index in targets:
-            yield index, first.copy(), {1: 0.8}
+            yield PropagatedFrame(index, first.copy(), {1: 0.8})
 
 
 class ConstantConfidence(CopyFirstMask):
@@ -60,24 +61,24 @@ class WholeFrame:
 # the checks
 
 
-def check_propagation(engine: object, root: Path) -> None:
+def check_propagation(engine: Propagator, root: Path) -> None:
     """Mean J from the first mask over 20 frames of boat (the boat sails across the frame and
     the camera pans: copying the first mask scores about 0.58 there) must reach 0.75."""
     frames, masks = _clip(root, "boat", 21)
-    out = {i: labels for i, labels, _ in engine.track(frames, {0: masks[0]}, range(1, 21))}
+    out = {f.index: f.labels for f in engine.propagate(frames, {0: masks[0]}, range(1, 21))}
     j = np.mean([jaccard(masks[i] == 1, out[i] == 1) for i in range(1, 21)])
     assert j >= 0.75, f"mean J {j:.3f}"
 
 
-def check_confidence(engine: object, root: Path) -> None:
+def check_confidence(engine: Propagator, root: Path) -> None:
     """A clip that cuts from bear to hike after eight frames: the bear is gone, so every mask
     after the cut is wrong. The confidence must fall within two frames of the cut, below every
     confidence given before it, and stay lower."""
     bear, bear_masks = _clip(root, "bear", 9)
     hike, _ = _clip(root, "hike", 10)
     frames = bear + hike
-    conf = {i: c[1] for i, _, c in engine.track(frames, {0: bear_masks[0]},
-                                                range(1, len(frames)))}
+    conf = {f.index: f.confidence[1] for f in engine.propagate(frames, {0: bear_masks[0]},
+                                                               range(1, len(frames)))}
     before = [conf[i] for i in range(1, 9)]
     after = [conf[i] for i in range(9, len(frames))]
     assert max(after[2:]) < min(before), (before, after)

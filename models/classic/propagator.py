@@ -63,17 +63,7 @@ class ClassicPropagator:
         targets: Sequence[int],
         should_stop: ShouldStop | None = None,
     ) -> Iterator[PropagatedFrame]:
-        for index, labels, confidence in self.track(frames, keyframes, targets, should_stop):
-            yield PropagatedFrame(index, labels, confidence)
-
-    def track(
-        self,
-        frames: FrameSequence,
-        keyframes: Mapping[int, np.ndarray],
-        targets: Sequence[int],
-        should_stop: ShouldStop | None = None,
-    ) -> Iterator[tuple[int, np.ndarray, dict[int, float]]]:
-        """`propagate`, each frame with a confidence per object id: 0..1, how far this
+        """Each target frame's labels with a confidence per object id: 0..1, how far this
         propagator trusts that object's mask there (1 on keyframes)."""
         targets = list(targets)
         if not targets:
@@ -93,10 +83,11 @@ class ClassicPropagator:
                 return
             if index in keyframes:
                 state.reset(frames[index], keyframes[index])
-                yield index, _without_void(keyframes[index], ids), dict.fromkeys(ids, 1.0)
+                yield PropagatedFrame(index, _without_void(keyframes[index], ids),
+                                      dict.fromkeys(ids, 1.0))
             else:
                 labels = state.advance(frames[index])
-                yield index, labels, state.confidence()
+                yield PropagatedFrame(index, labels, state.confidence())
 
 
 def _direction(targets: list[int], keyframes: Mapping[int, np.ndarray]) -> int:
