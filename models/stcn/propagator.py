@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -22,7 +24,8 @@ from models.stcn.frames import (
 )
 from models.stcn.fuse import fold_batch_norms
 from models.stcn.memory import MemoryBank, MemoryLayout
-from models.stcn.network import KEY_CHANNELS, STCN, VALUE_CHANNELS
+from models.stcn.network import KEY_CHANNELS, STCN, VALUE_CHANNELS, QueryFeatures
+from models.stcn.pipeline import FramePipeline, MemoryWrite, worker_split
 from models.stcn.winograd import use_winograd
 
 DEFAULT_TOP_K = 20
@@ -71,7 +74,8 @@ class STCNPropagator:
     The propagator takes the network over: it folds its batch norms into the convolutions and
     moves it to `device`. On the CPU it runs in float32, the 3x3 convolutions of
     `WINOGRAD_PARTS` through NNPACK's Winograd kernels (`winograd.py`, NCHW) and the key
-    encoder in channels-last layout. On CUDA it runs in channels-last layout under fp16
+    encoder in channels-last layout, with one single-threaded worker per torch thread, each
+    on its own frame (`pipeline.py`). On CUDA it runs in channels-last layout under fp16
     autocast with the memory in fp16 (untested: no GPU was at hand).
     """
 
@@ -157,46 +161,60 @@ class STCNPropagator:
                     return
                 yield index, torch.ones(1, height, width)
             return
-        pass_state = _Pass(self, (height, width), ids, len(targets), len(chosen))
-        for index in chosen[: pass_state.memory.layout.permanent]:
-            pass_state.add_keyframe(frames[index], np.asarray(keyframes[index]))
-        last = len(targets)
-        for position, index in enumerate(targets, start=1):
-            if should_stop is not None and should_stop():
-                return
-            is_memory = position % self.mem_every == 0 and position != last
-            keep_temporary = self.include_last and not is_memory and position != last
-            probs = pass_state.step(frames[index], is_memory, keep_temporary)
-            yield index, probs
+        permanent = chosen[: _memory_layout(self, len(targets), len(chosen)).permanent]
+        pass_state = _Pass(
+            self, frames, targets, [(index, keyframes[index]) for index in permanent], ids
+        )
+        workers, threads = worker_split(torch.get_num_threads(), parallel=not self.cuda)
+        pipeline = FramePipeline(pass_state, len(permanent), pass_state.writes, workers, threads)
+        results = pipeline.results()
+        try:
+            for index in targets:
+                if should_stop is not None and should_stop():
+                    return
+                yield index, next(results)
+        finally:
+            results.close()
+
+
+def _memory_layout(owner: STCNPropagator, length: int, keyframe_count: int) -> MemoryLayout:
+    return MemoryLayout.plan(
+        owner.memory_frames, keyframe_count, (length - 1) // owner.mem_every, owner.include_last
+    )
+
+
+class _Encoded(NamedTuple):
+    """A target frame's network input and key features."""
+
+    image: torch.Tensor
+    query: QueryFeatures
 
 
 class _Pass:
-    """State of one propagation pass: sizes, the object channels and the memory bank."""
+    """One propagation pass cut into the steps of `FramePipeline`: sizes, object channels, the
+    memory bank and which targets write to it."""
 
     def __init__(
         self,
         owner: STCNPropagator,
-        size: tuple[int, int],
+        frames: FrameSequence,
+        targets: list[int],
+        keyframes: list[tuple[int, np.ndarray]],
         ids: list[int],
-        length: int,
-        keyframe_count: int,
     ) -> None:
         self.owner = owner
-        self.size = size
+        self.frames = frames
+        self.targets = targets
+        self.keyframes = keyframes
         self.ids = ids
-        self.work_size = processing_size(*size, owner.max_short_side)
+        self.size: tuple[int, int] = np.asarray(keyframes[0][1]).shape[:2]
+        self.work_size = processing_size(*self.size, owner.max_short_side)
         self.pad = padding(*self.work_size)
         padded_h = self.work_size[0] + self.pad[2] + self.pad[3]
         padded_w = self.work_size[1] + self.pad[0] + self.pad[1]
         pixels = (padded_h // 16) * (padded_w // 16)
-        layout = MemoryLayout.plan(
-            owner.memory_frames,
-            keyframe_count,
-            (length - 1) // owner.mem_every,
-            owner.include_last,
-        )
         self.memory = MemoryBank(
-            layout,
+            _memory_layout(owner, len(targets), len(keyframes)),
             pixels,
             KEY_CHANNELS,
             len(ids),
@@ -204,9 +222,24 @@ class _Pass:
             owner.device,
             owner.memory_dtype,
         )
+        # Counted from 1 over the pass: every mem_every-th target joins the memory, the others
+        # (with include_last) are the temporary memory; the last target never writes.
+        last = len(targets)
+        self.memory_frame = [n % owner.mem_every == 0 and n != last for n in range(1, last + 1)]
+        self.writes = [
+            memory or (owner.include_last and n != last)
+            for n, memory in enumerate(self.memory_frame, start=1)
+        ]
+        self._read_lock = threading.Lock()  # a frame sequence need not be thread-safe
 
-    def _image(self, frame: np.ndarray) -> torch.Tensor:
-        frame = np.asarray(frame)
+    @contextmanager
+    def _compute(self) -> Iterator[None]:
+        with torch.inference_mode(), self.owner._context():
+            yield
+
+    def _image(self, index: int) -> torch.Tensor:
+        with self._read_lock:
+            frame = np.asarray(self.frames[index])
         if frame.shape[:2] != self.size:
             raise ValueError(
                 f"frame is {frame.shape[1]}x{frame.shape[0]}, "
@@ -227,33 +260,40 @@ class _Pass:
         masks = (small.unsqueeze(0) == ids.view(-1, 1, 1)).float()
         return F.pad(masks.unsqueeze(1).to(self.owner.device), self.pad)
 
-    def add_keyframe(self, frame: np.ndarray, labels: np.ndarray) -> None:
+    def keyframe(self, number: int) -> MemoryWrite:
+        index, labels = self.keyframes[number]
         network = self.owner.network
-        with torch.inference_mode(), self.owner._context():
-            image = self._image(frame)
+        with self._compute():
+            image = self._image(index)
             query = network.encode_key(image)
-            probs = soft_aggregate(self._one_hot(labels))
+            probs = soft_aggregate(self._one_hot(np.asarray(labels)))
             value = network.encode_value(image, query.f16, probs[1:])
-            self.memory.add_permanent(query.key[0], value)
+        return lambda: self.memory.add_permanent(query.key[0], value)
 
-    def step(self, frame: np.ndarray, is_memory: bool, keep_temporary: bool) -> torch.Tensor:
-        """Segment one frame; returns (K + 1, H, W) probabilities at the frame's size."""
+    def encode(self, position: int) -> _Encoded:
+        with self._compute():
+            image = self._image(self.targets[position])
+            return _Encoded(image, self.owner.network.encode_key(image))
+
+    def segment(self, encoded: _Encoded) -> tuple[torch.Tensor, torch.Tensor]:
+        """Padded (K + 1, H', W') probabilities at the working size, and the same unpadded at
+        the frame's size."""
         network = self.owner.network
-        with torch.inference_mode(), self.owner._context():
-            image = self._image(frame)
-            query = network.encode_key(image)
+        with self._compute():
             self.owner.last_memory_frames = self.memory.frame_count
-            readout = self.memory.read(query.key[0], self.owner.top_k)
-            probs = soft_aggregate(network.segment(readout, query).float())
-            if is_memory or keep_temporary:
-                value = network.encode_value(image, query.f16, probs[1:])
-                if is_memory:
-                    self.memory.add_frame(query.key[0], value)
-                else:
-                    self.memory.set_temporary(query.key[0], value)
-            probs = unpad(probs[:, 0], self.pad)
+            readout = self.memory.read(encoded.query.key[0], self.owner.top_k)
+            probs = soft_aggregate(network.segment(readout, encoded.query).float())
+            result = unpad(probs[:, 0], self.pad)
             if self.work_size != self.size:
-                probs = F.interpolate(
-                    probs.unsqueeze(0), size=self.size, mode="bilinear", align_corners=False
+                result = F.interpolate(
+                    result.unsqueeze(0), size=self.size, mode="bilinear", align_corners=False
                 )[0]
-        return probs
+        return probs, result
+
+    def remember(self, position: int, encoded: _Encoded, probs: torch.Tensor) -> MemoryWrite:
+        with self._compute():
+            value = self.owner.network.encode_value(encoded.image, encoded.query.f16, probs[1:])
+        key = encoded.query.key[0]
+        if self.memory_frame[position]:
+            return lambda: self.memory.add_frame(key, value)
+        return lambda: self.memory.set_temporary(key, value)

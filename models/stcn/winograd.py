@@ -28,18 +28,33 @@ MIN_OUTPUT_CHANNELS = 64
 _READY_LOCK = threading.Lock()
 
 
-@functools.cache
-def _initialise_nnpack() -> bool:
-    if not torch._nnpack_available():  # also initialises NNPACK: its first use needs this
-        return False
-    try:  # creates NNPACK's thread pool (torch's thread count) here, under the lock
+def _first_convolution(works: list[bool]) -> None:
+    """Runs in a thread of its own: torch sizes NNPACK's thread pool, once per process, by the
+    calling thread's count. One thread makes every NNPACK call run on its caller, so frame
+    workers (`pipeline.py`) never queue for a shared pool."""
+    previous = torch.get_num_threads()  # the process-wide count, which setting one's own...
+    torch.set_num_threads(1)
+    try:
         with torch.no_grad():
             torch._nnpack_spatial_convolution(
                 torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 3, 3), torch.zeros(1), [1, 1]
             )
+        works.append(True)
     except RuntimeError:
+        works.append(False)
+    finally:
+        torch.set_num_threads(previous)  # ...changes too: restored
+
+
+@functools.cache
+def _initialise_nnpack() -> bool:
+    if not torch._nnpack_available():  # also initialises NNPACK: its first use needs this
         return False
-    return True
+    works: list[bool] = []
+    creator = threading.Thread(target=_first_convolution, args=(works,))
+    creator.start()
+    creator.join()
+    return works == [True]
 
 
 def nnpack_ready() -> bool:
