@@ -79,7 +79,7 @@ class FramePipeline(Generic[Encoded]):
         self._writes = list(writes)
         self._workers = workers
         self._threads = threads_per_worker
-        self._lookahead = workers + 2  # key encodings ahead of the consumer: ~50 MB each at 480p
+        self._lookahead = workers + 1  # key encodings ahead of the consumer: ~50 MB each at 480p
         self._state = threading.Condition()
         self._keyframes = keyframes
         self._keyframes_to_start = list(range(keyframes))
