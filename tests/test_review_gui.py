@@ -95,7 +95,7 @@ def test_review_worst_frames_first_then_fix_them(qtbot, tmp_path, monkeypatch, d
     halved = HALVED[0]
     c.set_index(shown[0])
     while c.index != halved:
-        review.next_in_order(c.index, 1)
+        review.next_in_order(1)
     gt = truth(davis_root, halved) == 1
     missing = gt & (c.annotation.label_map(halved) != 1)
     depth = ndimage.distance_transform_edt(missing)
@@ -188,3 +188,33 @@ def test_wrong_folders_and_the_next_video(qtbot, tmp_path, monkeypatch, davis_ro
     assert not view.panel.differences.isChecked() and not view.panel.differences.isEnabled()
     assert window.canvas.marks_layer_image() is None
     assert view.panel.view_mode.currentData() == "overlay" and not view.truth_box.isVisible()
+
+
+def test_next_worst_walks_the_order_from_the_top_wherever_the_person_went(
+        qtbot, tmp_path, monkeypatch, davis_root):
+    root = make_predictions(davis_root, tmp_path / "predictions")
+    window = make_window(qtbot, tmp_path, monkeypatch)
+    c, view = window.controller, window.review_view
+    open_and_wait(qtbot, window, root)
+    assert view.compare(str(davis_root))
+    qtbot.waitUntil(lambda: len(c.review.rows) == FRAMES and not c.review.busy, timeout=30_000)
+    order = list(c.review.order)
+    assert order[0] in DAMAGED and order[0] != 0 and c.index == 0
+    # from frame 0, which is not among the worst: the first step goes to the worst frame
+    view.actions["next_worst"].trigger()
+    assert c.index == order[0]
+    view.actions["next_worst"].trigger()
+    assert c.index == order[1]
+    # the person steps away with the arrow keys: the walk goes on where it was
+    press_key(window, Qt.Key.Key_Right)
+    press_key(window, Qt.Key.Key_Right)
+    assert c.index not in order[:3]
+    view.actions["next_worst"].trigger()
+    assert c.index == order[2]
+    view.actions["previous_worst"].trigger()
+    assert c.index == order[1]
+    # a row chosen in the frames list: the walk goes on from that row
+    click_row(window, order[5])
+    assert c.index == order[5]
+    view.actions["next_worst"].trigger()
+    assert c.index == order[6]

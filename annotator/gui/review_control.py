@@ -62,6 +62,8 @@ class ReviewControl(QObject):
         self.object_ids: tuple[int, ...] = ()
         self.rows: dict[int, FrameReview] = {}
         self.order: list[int] = []  # frame indices, worst first as of the last sort
+        self._rank: dict[int, int] = {}  # frame index -> its place in `order`
+        self._walk: int | None = None  # place in `order` of the last frame reached through it
         self._job = 0
         self._running: int | None = None
         self._versions: dict[int, int] = {}
@@ -155,6 +157,8 @@ class ReviewControl(QObject):
                             signal.score if signal is not None else 1.0, index)
 
         self.order = sorted(range(count), key=key)
+        self._rank = {index: place for place, index in enumerate(self.order)}
+        self._walk = None
         self.ordered.emit()
 
     def _on_checked(self, indices: frozenset[int]) -> None:
@@ -168,16 +172,20 @@ class ReviewControl(QObject):
         self.cleared.emit()
         self.sort()  # the flags alone order the frames now
 
-    def next_in_order(self, current: int, step: int) -> None:
-        """Seek the next (or previous) frame in worst-first order from frame `current`."""
+    def next_in_order(self, step: int) -> None:
+        """Seek the next (or previous) frame in worst-first order. The walk goes on from the last
+        frame reached through the review (these steps, the frames list, the plot), wherever the
+        person has gone since; it starts at the worst frame, and again after every sort."""
         if not self.order:
             return
-        if current in self.order:
-            at = self.order.index(current) + step
-        else:
-            at = 0 if step > 0 else len(self.order) - 1
+        at = 0 if self._walk is None else self._walk + step
         if 0 <= at < len(self.order):
+            self._walk = at
             self.seek.emit(self.order[at])
+
+    def reached(self, index: int) -> None:
+        """Frame `index` was chosen in the review panel: the walk goes on from there."""
+        self._walk = self._rank.get(index, self._walk)
 
     def shutdown(self) -> None:
         self._job += 1
@@ -193,7 +201,7 @@ class ReviewControl(QObject):
         self._running = None
         self.truth = None
         self.object_ids = ()
-        self.rows, self.order = {}, []
+        self.rows, self.order, self._rank, self._walk = {}, [], {}, None
         self._pending.clear()
         self._gt_cache.clear()
 

@@ -152,8 +152,8 @@ class ReviewView(QObject):
             "compare": self.choose_ground_truth,
             "sort": self.review.sort,
             "rerun": self.review.rerun,
-            "next_worst": lambda: self.review.next_in_order(self.controller.index, 1),
-            "previous_worst": lambda: self.review.next_in_order(self.controller.index, -1),
+            "next_worst": lambda: self.review.next_in_order(1),
+            "previous_worst": lambda: self.review.next_in_order(-1),
             "mark_accepted": lambda: self.mark(Verdict.ACCEPTED),
             "mark_needs_fix": lambda: self.mark(Verdict.NEEDS_FIX),
             "next_unreviewed": self.next_unreviewed,
@@ -194,6 +194,7 @@ class ReviewView(QObject):
         panel, review, checks, c, w = self.panel, self.review, self.checks, self.controller, \
             self.host
         panel.seek.connect(c.set_index)
+        panel.seek.connect(review.reached)
         panel.view_mode_changed.connect(self.set_mode)
         panel.object_changed.connect(self.set_object)
         panel.differences_toggled.connect(self.actions["differences"].setChecked)
