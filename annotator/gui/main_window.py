@@ -10,7 +10,6 @@ from PyQt6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence
 from PyQt6.QtWidgets import (
     QColorDialog,
     QDockWidget,
-    QFileDialog,
     QInputDialog,
     QMainWindow,
     QMessageBox,
@@ -30,6 +29,7 @@ from annotator.gui.controller import Controller
 from annotator.gui.dataset_dialog import DatasetDialog, count_progress
 from annotator.gui.edit_controls import EditControls
 from annotator.gui.engine_status import advice, summary
+from annotator.gui.file_dialogs import choose_file, choose_folder
 from annotator.gui.frame_controls import FrameControls
 from annotator.gui.images import candidate_rgba, overlay_image, rim_image
 from annotator.gui.menus import build_menus, build_toolbar
@@ -272,18 +272,18 @@ class MainWindow(QMainWindow):
 
     # ---- opening -------------------------------------------------------------------------
     def open_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a folder of frames")
+        path = choose_folder(self, self.settings, "Open a folder of frames")
         if path:
             self.controller.open(path)
 
     def open_video_file(self) -> None:
         patterns = " ".join(f"*{suffix}" for suffix in VIDEO_SUFFIXES)
-        path, _ = QFileDialog.getOpenFileName(self, "Open a video", "", f"Videos ({patterns})")
+        path = choose_file(self, self.settings, "Open a video", f"Videos ({patterns})")
         if path:
             self.controller.open(path)
 
     def open_dataset(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a dataset root (LVOS, DAVIS, LV-VIS)")
+        path = choose_folder(self, self.settings, "Open a dataset root (LVOS, DAVIS, LV-VIS)")
         if path:
             self.controller.open(path)
 
@@ -527,8 +527,7 @@ class MainWindow(QMainWindow):
                                           colour=(colour.red(), colour.green(), colour.blue()))
 
     def _load_categories(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Categories file", "",
-                                              "Categories (*.txt *.json)")
+        path = choose_file(self, self.settings, "Categories file", "Categories (*.txt *.json)")
         if path:
             try:
                 self.objects.set_categories(list(read_categories(path).by_name))
@@ -560,7 +559,7 @@ class MainWindow(QMainWindow):
     # ---- exports, settings, weights, help ------------------------------------------------
     def export(self, kind: ExportKind) -> None:
         """Ask for a folder, then export the open video there in layout `kind`."""
-        path = QFileDialog.getExistingDirectory(self, EXPORT_FOLDERS[kind])
+        path = choose_folder(self, self.settings, EXPORT_FOLDERS[kind])
         if path:
             self.controller.autosaver.export(kind, Path(path))
 

@@ -14,7 +14,6 @@ from PyQt6.QtGui import QAction, QActionGroup, QColor, QKeySequence, qRgba
 from PyQt6.QtWidgets import (
     QCheckBox,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QSlider,
@@ -27,12 +26,14 @@ from annotator.annotation.marks import QAMark, Verdict
 from annotator.gui.annotation_rows import colour_table
 from annotator.gui.canvas import Canvas
 from annotator.gui.controller import Controller
+from annotator.gui.file_dialogs import choose_file, choose_folder
 from annotator.gui.images import indexed_qimage, overlay_image
 from annotator.gui.review_marks import edited_mark
 from annotator.gui.review_panel import ReviewPanel, legend_html
 from annotator.gui.review_plot import PlotCurve
 from annotator.gui.review_series import ReviewSeries
 from annotator.gui.review_tasks import ReviewTasks
+from annotator.gui.settings import AppSettings
 from annotator.gui.shortcuts import REVIEW_SHORTCUTS
 from annotator.gui.workers import describe_failure
 from annotator.quality.differences import DIFFERENCE_COLOURS, difference_codes
@@ -78,6 +79,7 @@ class ReviewHost(Protocol):
     splitter it sits beside, how masks are drawn there, and the choice of tool."""
 
     controller: Controller
+    settings: AppSettings
     canvas: Canvas
     objects_dock: QDockWidget
     views: QSplitter
@@ -271,8 +273,8 @@ class ReviewView(QObject):
 
     # ---- ground truth, predictions, report -----------------------------------------------
     def choose_ground_truth(self) -> None:
-        path = QFileDialog.getExistingDirectory(
-            self.window, "Ground truth: a folder of <frame>.png, or a dataset root")
+        path = choose_folder(self.window, self.host.settings,
+                             "Ground truth: a folder of <frame>.png, or a dataset root")
         if path:
             self.compare(path)
 
@@ -295,11 +297,11 @@ class ReviewView(QObject):
 
     def tasks_choose_prediction(self, json: bool = False) -> None:
         if json:
-            path, _ = QFileDialog.getOpenFileName(self.window, "LV-VIS / YouTube-VIS results",
-                                                  "", "JSON (*.json)")
+            path = choose_file(self.window, self.host.settings, "LV-VIS / YouTube-VIS results",
+                               "JSON (*.json)")
         else:
-            path = QFileDialog.getExistingDirectory(
-                self.window, "Prediction: a folder of <frame>.png, or a dataset root")
+            path = choose_folder(self.window, self.host.settings,
+                                 "Prediction: a folder of <frame>.png, or a dataset root")
         if path:
             self.open_prediction(path)
 
@@ -312,7 +314,7 @@ class ReviewView(QObject):
         return started
 
     def choose_report_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self.window, "Folder for the review report")
+        path = choose_folder(self.window, self.host.settings, "Folder for the review report")
         if path:
             self.write_report(Path(path))
 

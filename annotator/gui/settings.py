@@ -92,6 +92,15 @@ class AppSettings:
         self.store.setValue("session/video", video or "")
         self.store.setValue("session/frame", int(frame))
 
+    def dialog_folder(self) -> str:
+        """Where a file dialog starts: beside the last thing chosen in one, else at home."""
+        folder = str(self.store.value("dialogs/folder", "") or "")
+        return folder if folder and Path(folder).is_dir() else str(Path.home())
+
+    def remember_chosen(self, path: str | Path) -> None:
+        """A file or folder chosen in a dialog: the next dialog starts in the folder holding it."""
+        self.store.setValue("dialogs/folder", str(Path(path).parent))
+
     def last_object(self) -> int | None:
         """The object selected when the last session ended, or None."""
         try:
