@@ -10,6 +10,7 @@ import numpy as np
 
 from models.classic.appearance import ColourModel, colour_index
 from models.classic.flow import FlowEstimator
+from models.classic.independence import background_motion, left_behind, own_motion
 from models.classic.local_colour import LocalColours, colour_bins
 from models.classic.motion import object_motion
 from models.classic.redetect import Search, complete, redetect
@@ -29,9 +30,11 @@ class ClassicPropagator:
     read through the similarity that maps the keyframe's objects onto their carried place.
     The evidence is added in log space, smoothed along image edges by a guided filter, and
     only pieces of each object connected to its carried core are kept, so a mask cannot jump
-    to look-alike background. Objects that vanish or drift onto background are searched for
-    by their keyframe colours where their motion puts them. The full-size map snaps to the
-    frame's edges.
+    to look-alike background. Parts of an object that move with the background (a homography
+    fitted to the flow around the objects) while the object moves on its own (its dominant
+    affine motion) are dropped: a mask cannot trail behind on ground of its colours. Objects
+    that vanish or drift onto background are searched for by their keyframe colours where
+    their motion puts them. The full-size map snaps to the frame's edges.
     """
 
     name = "classic"
@@ -46,7 +49,11 @@ class ClassicPropagator:
         cell: int = 8,
         window: int = 5,
         growth: float = 0.2,
+        independence: bool = True,
+        protect: float = 0.85,
     ) -> None:
+        self.independence = independence  # drop what moves with the background, not the object
+        self.protect = protect  # ... unless the keyframe's colours there are this sure of it
         self.work_size = work_size  # longer side of the working resolution
         self.band = band  # half-width of the band re-decided, share of the object's size
         self.prior_weight = prior_weight
@@ -212,11 +219,13 @@ class _Pass:
         box = _box(carried > 0, self._margin(carried))
         bins = colour_bins(lab)
         if box is not None:
-            decided, probs = self._decide(box, prior, carried, back, grey, bins)
+            decided, probs, keyed = self._decide(box, prior, carried, back, grey, bins)
             x0, y0, x1, y1 = box
             classes[y0:y1, x0:x1] = decided
             classes = self._connected(classes, prior)
             classes = self._limit_growth(classes, carried, box, probs)
+            if self.settings.independence:
+                classes = self._drop_left_behind(classes, back, prior, box, keyed)
         index = colour_index(lab)
         classes = self._recover(small, index, classes)
         self.fits = {c: self._key_fit(c, classes == c, bins) for c in range(1, self.n)}
@@ -266,9 +275,9 @@ class _Pass:
         return out / np.maximum(out.sum(axis=0, keepdims=True), 1e-6)
 
     def _decide(self, box: Box, prior: np.ndarray, carried: np.ndarray, back: np.ndarray,
-                grey: np.ndarray, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                grey: np.ndarray, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Inside `box`: the classes chosen by the carried prior and the colours of the last
-        frame and of the keyframe, and their probabilities."""
+        frame and of the keyframe, their probabilities, and the keyframe colours' alone."""
         s = self.settings
         x0, y0, x1, y1 = box
         inside = np.s_[y0:y1, x0:x1]
@@ -279,15 +288,17 @@ class _Pass:
         score += s.recent_weight * self.recent.log_posterior(bins[inside], xs + flow[..., 0],
                                                              ys + flow[..., 1])
         to_key = self._to_keyframe(carried, xs, ys)
+        keyed = np.zeros_like(score)
         if to_key is not None:
-            score += s.key_weight * self.key.log_posterior(bins[inside], *to_key)
+            keyed = self.key.log_posterior(bins[inside], *to_key)
+            score += s.key_weight * keyed
         probs = _softmax(score)
         guide = grey[inside].astype(np.float32) / 255.0
         probs = np.clip(guided_filter(guide, np.ascontiguousarray(probs.transpose(1, 2, 0)), 3,
                                       1e-3), 0, 1).transpose(2, 0, 1)
         kept = self._outside_band(carried[inside]) & (carried[inside] == 0)
         probs[:, kept] = p[:, kept]
-        return probs.argmax(axis=0).astype(np.uint8), probs
+        return probs.argmax(axis=0).astype(np.uint8), probs, np.exp(keyed)
 
     def _update(self, full: np.ndarray, classes: np.ndarray, carried: np.ndarray,
                 frame: np.ndarray) -> None:
@@ -308,6 +319,30 @@ class _Pass:
         redo = cv2.dilate(redo, np.ones((3, 3), np.uint8)).astype(bool)
         region = full[fy0:fy1, fx0:fx1]
         region[redo] = decided[redo]
+
+    def _drop_left_behind(self, classes: np.ndarray, back: np.ndarray,
+                          prior: np.ndarray, box: Box, keyed: np.ndarray) -> np.ndarray:
+        """Each object without the parts that move with the background while it moves on its
+        own (a trail left on look-alike ground), unless the keyframe's colours (`keyed`,
+        inside `box`) are sure of them (a planted foot), and without what that cuts off from
+        its carried core."""
+        scene = background_motion(back, classes > 0)
+        if scene is None:
+            return classes
+        out = classes.copy()
+        for c in range(1, self.n):
+            mask = classes == c
+            own = own_motion(back, mask)
+            if own is None:
+                continue
+            behind = left_behind(back, mask, self.grid, scene, own)
+            x0, y0, x1, y1 = box
+            behind[y0:y1, x0:x1] &= keyed[c] < self.settings.protect
+            if behind.any():
+                out[behind] = 0
+                kept = keep_connected(out == c, (prior[c] > 0.5) & (out == c))
+                out[(out == c) & ~kept] = 0
+        return out
 
     def _limit_growth(self, classes: np.ndarray, carried: np.ndarray, box: Box,
                       probs: np.ndarray) -> np.ndarray:
