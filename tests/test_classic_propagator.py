@@ -126,12 +126,18 @@ def test_object_hidden_for_several_frames_is_found_again(davis_root):
         hole = cv2.dilate((truth[i] > 0).astype(np.uint8), np.ones((15, 15), np.uint8))
         pictures[i] = cv2.inpaint(pictures[i], hole, 5, cv2.INPAINT_TELEA)
     targets = range(1, len(pictures))
-    preds = dict(pairs(ClassicPropagator().propagate(pictures, {0: truth[0]}, targets)))
+    results = list(ClassicPropagator().propagate(pictures, {0: truth[0]}, targets))
+    preds = {r.index: r.labels for r in results}
     after = range(hidden[-1] + 1, len(pictures))
     # A propagator that follows the flow only (as this one did before) keeps its mask on the
     # filled-in background and scores 0 here; this one about 0.75.
     assert _mean_j(truth, preds, after) > 0.6
     assert all(jaccard(truth[i] == 1, preds[i] == 1) > 0.3 for i in after)
+    # Confidence says so: about 0 while the ball is gone (its mask shrinks to nothing), back
+    # above the flag threshold (about 0.55) by the last frames once it is found again.
+    confidence = {r.index: r.confidence[1] for r in results}
+    assert all(confidence[i] < 0.1 for i in hidden), confidence
+    assert min(confidence[i] for i in (18, 19)) > 0.5, confidence
 
 
 def test_confidence_is_high_on_a_tracked_object_and_one_on_keyframes(davis_root: Path) -> None:
