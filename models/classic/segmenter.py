@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from models.classic.seg_geodesic import edge_strength, geodesic_distance
+from models.classic.seg_local import LocalParams, grabcut, refine_near_click
 from models.classic.seg_score import candidate_features, predicted_iou
 from models.protocols import ClickPrediction, prompt_points
 
@@ -34,8 +35,8 @@ class ClassicParams:
     work_side: int = 288  # long side of the working image (pixels)
     iterations: int = 3  # GrabCut iterations at the working resolution
     alt_iterations: int = 2  # for the two other candidates of a first click
-    seed_fraction: float = 0.08  # share of the ROI taken as the first click's seed region
-    candidate_fractions: tuple[float, float] = (0.03, 0.2)  # the other two first candidates
+    seed_fraction: float = 0.02  # share of the ROI taken as the first click's seed region
+    candidate_fractions: tuple[float, float] = (0.005, 0.08)  # the other two first candidates
     min_disk: int = 2  # every click pins at least this disk (working pixels)
     max_disk: int = 25  # and at most this far around it
     geo_reach: float = 15.0  # geodesic length of a click's hard region (working pixels)
@@ -46,6 +47,8 @@ class ClassicParams:
     geo_scale: float = 0.5  # geodesic distances are computed on a grid this much coarser
     remove_ratio: float = 0.5  # a negative click takes the old mask's pixels this much nearer
     most: float = 0.5  # largest share of the frame a candidate may cover (unless the box does)
+    local: LocalParams = field(default_factory=LocalParams)  # how a later click acts near itself
+    settle_iterations: int = 2  # GrabCut over the whole mask after a later click's change
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,9 @@ class ClassicSegmenter:
     def __init__(self, params: ClassicParams | None = None) -> None:
         self.params = params or ClassicParams()
         self._frame: np.ndarray | None = None
-        self._masks: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        # the masks handed out, keyed by their logits, with the prompt that made each
+        self._masks: OrderedDict[bytes, tuple[np.ndarray, _Prompt, np.ndarray | None]] = \
+            OrderedDict()
 
     def set_image(self, frame: np.ndarray) -> None:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
@@ -85,7 +90,8 @@ class ClassicSegmenter:
         points, labels = prompt_points(points, labels, box)
         prompt = _Prompt(points[labels == 1], points[labels != 1],
                          None if box is None else np.asarray(box, np.float32).reshape(4))
-        previous = self._recall(prior)
+        previous, before, certain = self._recall(prior)
+        newest = _newest_click(before, prompt)
         p = self.params
         # (seed fraction, ROI margin) of each candidate: a first click's differ in how much
         # the click's surroundings start as foreground, a lone box's in how much background
@@ -95,8 +101,17 @@ class ClassicSegmenter:
             variants += [(f, p.roi_margin) for f in p.candidate_fractions]
         elif multimask and previous is None:
             variants = [(p.seed_fraction, m) for m in p.box_margins]
-        masks = [self._segment(prompt, previous, f, m, p.iterations if i == 0 else p.alt_iterations)
-                 for i, (f, m) in enumerate(variants)]
+        if newest is not None and previous is not None:
+            near, core = refine_near_click(self._frame, previous, newest, prompt.positive,
+                                           prompt.negative, prompt.box, p.local)
+            near = _local_change(previous, near, newest)
+            certain = core if certain is None else np.where(core != 0, core, certain)
+            masks = [near if p.settle_iterations == 0 else
+                     self._segment(prompt, near, 0.0, p.roi_margin, p.settle_iterations, certain)]
+        else:
+            masks = [self._segment(prompt, previous, f, m,
+                                   p.iterations if i == 0 else p.alt_iterations)
+                     for i, (f, m) in enumerate(variants)]
         masks = _unique([self._plausible(m, prompt, previous) for m in masks])
         scores = np.array([
             predicted_iou(candidate_features(self._frame, m, len(points), prompt.box,
@@ -108,7 +123,7 @@ class ClassicSegmenter:
             scores *= np.minimum(1.0, fill / 0.25)
         order = np.argsort(-scores, kind="stable")
         masks = [masks[i] for i in order]
-        logits = np.stack([self._remember(m) for m in masks])
+        logits = np.stack([self._remember(m, prompt, certain) for m in masks])
         return ClickPrediction(np.stack(masks), scores[order], logits)
 
     def _plausible(self, mask: np.ndarray, prompt: _Prompt,
@@ -136,28 +151,36 @@ class ClassicSegmenter:
 
     # previous masks: the logits handed out are their keys
 
-    def _remember(self, mask: np.ndarray) -> np.ndarray:
+    def _remember(self, mask: np.ndarray, prompt: _Prompt,
+                  certain: np.ndarray | None) -> np.ndarray:
         logits = cv2.resize(mask.astype(np.float32), (LOGIT_SIZE, LOGIT_SIZE),
                             interpolation=cv2.INTER_AREA) * 20.0 - 10.0
-        self._masks[hashlib.blake2b(logits.tobytes(), digest_size=16).digest()] = mask
+        self._masks[hashlib.blake2b(logits.tobytes(), digest_size=16).digest()] = (mask, prompt,
+                                                                            certain)
         while len(self._masks) > 8:
             self._masks.popitem(last=False)
         return logits
 
-    def _recall(self, prior: np.ndarray | None) -> np.ndarray | None:
+    def _recall(self, prior: np.ndarray | None
+                ) -> tuple[np.ndarray | None, _Prompt | None, np.ndarray | None]:
+        """The previous mask behind `prior` logits, the prompt that made it and where the
+        clicks so far made it certain (the last two when known)."""
         if prior is None:
-            return None
+            return None, None, None
         logits = np.asarray(prior, np.float32).reshape(LOGIT_SIZE, LOGIT_SIZE)
         key = hashlib.blake2b(logits.tobytes(), digest_size=16).digest()
         if key in self._masks:
             return self._masks[key]
         h, w = self._frame.shape[:2]
-        return cv2.resize(logits, (w, h), interpolation=cv2.INTER_LINEAR) > 0
+        return cv2.resize(logits, (w, h), interpolation=cv2.INTER_LINEAR) > 0, None, None
 
     # one segmentation
 
     def _segment(self, prompt: _Prompt, previous: np.ndarray | None, seed: float,
-                 margin: float, iterations: int) -> np.ndarray:
+                 margin: float, iterations: int,
+                 certain: np.ndarray | None = None) -> np.ndarray:
+        """GrabCut in the region of interest; with `certain` (after a later click), from the
+        previous mask with the pixels the clicks made certain held fixed."""
         frame = self._frame
         h, w = frame.shape[:2]
         x0, y0, x1, y1 = self._roi(prompt, previous, (h, w), margin)
@@ -178,11 +201,19 @@ class ClassicSegmenter:
         cost = edge_strength(cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32))
         pos_regions = self._click_regions(cost, pos)
         neg_regions = self._click_regions(cost, neg)
-        trimap = self._trimap(cost, pos, neg, box_small, prev_small, seed)
+        if certain is not None and prev_small is not None:
+            trimap = np.where(prev_small, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+            held = cv2.resize(certain[y0:y1, x0:x1], size, interpolation=cv2.INTER_NEAREST)
+            trimap[held > 0] = cv2.GC_FGD
+            trimap[held < 0] = cv2.GC_BGD
+            if box_small is not None:
+                trimap[~_box_mask(size[::-1], box_small, grow=2)] = cv2.GC_BGD
+        else:
+            trimap = self._trimap(cost, pos, neg, box_small, prev_small, seed)
         for regions, value in ((pos_regions, cv2.GC_FGD), (neg_regions, cv2.GC_BGD)):
             for region in regions:
                 trimap[region] = value
-        fg = _grabcut(small, trimap, iterations)
+        fg = grabcut(small, trimap, iterations)
         fg = _keep_clicked(fg, pos, pos_regions, neg_regions)
         soft = cv2.GaussianBlur(fg.astype(np.float32), (3, 3), 0) if scale < 1 else fg
         up = cv2.resize(np.float32(soft), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
@@ -276,23 +307,6 @@ class ClassicSegmenter:
         return out
 
 
-def _grabcut(image: np.ndarray, trimap: np.ndarray, iterations: int) -> np.ndarray:
-    """Foreground of GrabCut from a trimap; the trimap itself when a side has no pixels."""
-    fg_side = (trimap == cv2.GC_FGD) | (trimap == cv2.GC_PR_FGD)
-    if fg_side.all() or not fg_side.any():
-        return fg_side
-    bgd = np.zeros((1, 65), np.float64)
-    fgd = np.zeros((1, 65), np.float64)
-    work = trimap.copy()
-    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    cv2.setRNGSeed(0)  # its colour models start from k-means: the same answer every time
-    try:
-        cv2.grabCut(bgr, work, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
-    except cv2.error:
-        return fg_side  # too few pixels on one side for the colour models
-    return (work == cv2.GC_FGD) | (work == cv2.GC_PR_FGD)
-
-
 def _keep_clicked(fg: np.ndarray, pos: np.ndarray, pos_regions: list[np.ndarray],
                   neg_regions: list[np.ndarray]) -> np.ndarray:
     """Paint the click regions in and out; drop components without a positive click."""
@@ -309,6 +323,43 @@ def _keep_clicked(fg: np.ndarray, pos: np.ndarray, pos_regions: list[np.ndarray]
     if not keep:
         return out if len(pos) == 0 else np.zeros_like(fg)
     return np.isin(comp, list(keep))
+
+
+def _newest_click(before: _Prompt | None, now: _Prompt) -> tuple[float, float, bool] | None:
+    """The click `now` adds to the prompt `before` (same box, one click more), else None."""
+    if before is None:
+        return None
+    same_box = (before.box is None and now.box is None) or (
+        before.box is not None and now.box is not None and np.array_equal(before.box, now.box))
+    if not same_box:
+        return None
+    for side, other, positive in ((now.positive, now.negative, True),
+                                  (now.negative, now.positive, False)):
+        old = before.positive if positive else before.negative
+        old_other = before.negative if positive else before.positive
+        if (len(side) == len(old) + 1 and np.array_equal(side[:-1], old)
+                and np.array_equal(other, old_other)):
+            x, y = side[-1]
+            return float(x), float(y), positive
+    return None
+
+
+def _local_change(previous: np.ndarray, fresh: np.ndarray,
+                  click: tuple[float, float, bool]) -> np.ndarray:
+    """The previous mask with only the change of `fresh` that the newest click lands in: the
+    part it adds (a positive click) or takes away (a negative one); changes elsewhere are
+    dropped, so that a click never undoes what earlier clicks fixed."""
+    x, y, positive = click
+    change = (fresh & ~previous) if positive else (previous & ~fresh)
+    h, w = change.shape
+    cy, cx = int(np.clip(round(y), 0, h - 1)), int(np.clip(round(x), 0, w - 1))
+    out = previous.copy()
+    if change[cy, cx]:
+        _, comp = cv2.connectedComponents(change.astype(np.uint8), connectivity=8)
+        out[comp == comp[cy, cx]] = positive
+    _force_clicks(out, np.array([[x, y]]) if positive else np.zeros((0, 2)),
+                  np.zeros((0, 2)) if positive else np.array([[x, y]]))
+    return out
 
 
 def _force_clicks(mask: np.ndarray, pos: np.ndarray, neg: np.ndarray, radius: int = 2) -> None:
