@@ -21,6 +21,7 @@ from models.classic.seg_geodesic import edge_strength, geodesic_distance
 @dataclass(frozen=True)
 class LocalParams:
     factor: float = 2.5  # the zone's radius, in distances from the click to the other side
+    edge_factor: float = 4.0  # the error region reaches this many times the nearest edge's distance
     least: float = 24.0  # the zone's radius at least (pixels)
     most: float = 240.0  # and at most
     context: float = 1.5  # the crop worked on, in zone radii around the click
@@ -44,7 +45,8 @@ def refine_near_click(frame: np.ndarray, previous: np.ndarray, click: tuple[floa
         return previous, np.zeros(previous.shape, np.int8)
     dist = cv2.distanceTransform(np.pad((~other).astype(np.uint8), 1, constant_values=1),
                                  cv2.DIST_L2, 5)[1:-1, 1:-1]
-    radius = float(np.clip(p.factor * dist[cy, cx], p.least, p.most))
+    reach = min(float(dist[cy, cx]), p.edge_factor * _edge_distance(frame, cx, cy, p.most))
+    radius = float(np.clip(p.factor * reach, p.least, p.most))
     half = int(np.ceil(p.context * radius))
     x0, y0 = max(0, cx - half), max(0, cy - half)
     x1, y1 = min(w, cx + half + 1), min(h, cy + half + 1)
@@ -97,6 +99,19 @@ def refine_near_click(frame: np.ndarray, previous: np.ndarray, click: tuple[floa
     certain[y0:y1, x0:x1] = cv2.resize(core.astype(np.int8), (x1 - x0, y1 - y0),
                                        interpolation=cv2.INTER_NEAREST) * (1 if is_positive else -1)
     return out, certain
+
+
+def _edge_distance(frame: np.ndarray, cx: int, cy: int, limit: float) -> float:
+    """Distance from (cx, cy) to the nearest strong edge of the frame (at most `limit`)."""
+    h, w = frame.shape[:2]
+    r = int(limit)
+    x0, y0, x1, y1 = max(0, cx - r), max(0, cy - r), min(w, cx + r + 1), min(h, cy + r + 1)
+    grey = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY)
+    edges = cv2.Canny(cv2.GaussianBlur(grey, (5, 5), 0), 40, 120)
+    if not edges.any():
+        return limit
+    dist = cv2.distanceTransform((edges == 0).astype(np.uint8), cv2.DIST_L2, 5)
+    return min(limit, float(dist[cy - y0, cx - x0]))
 
 
 def grabcut(image: np.ndarray, trimap: np.ndarray, iterations: int) -> np.ndarray:

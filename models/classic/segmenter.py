@@ -106,8 +106,14 @@ class ClassicSegmenter:
                                            prompt.negative, prompt.box, p.local)
             near = _local_change(previous, near, newest)
             certain = core if certain is None else np.where(core != 0, core, certain)
-            masks = [near if p.settle_iterations == 0 else
-                     self._segment(prompt, near, 0.0, p.roi_margin, p.settle_iterations, certain)]
+            masks = [near]
+            if p.settle_iterations:
+                # GrabCut over the whole mask spreads what the click said to the same colours
+                # elsewhere: after a positive click it may only add, after a negative one only
+                # take away
+                settled = self._segment(prompt, near, 0.0, p.roi_margin, p.settle_iterations,
+                                        certain)
+                masks = [near | settled if newest[2] else near & settled]
         else:
             masks = [self._segment(prompt, previous, f, m,
                                    p.iterations if i == 0 else p.alt_iterations)
