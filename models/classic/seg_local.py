@@ -21,7 +21,7 @@ from models.classic.seg_geodesic import edge_strength, geodesic_distance
 @dataclass(frozen=True)
 class LocalParams:
     factor: float = 2.5  # the zone's radius, in distances from the click to the other side
-    edge_factor: float = 4.0  # the error region reaches this many times the nearest edge's distance
+    edge_factor: float = 4.0  # a missed part reaches this many times the nearest edge's distance
     least: float = 24.0  # the zone's radius at least (pixels)
     most: float = 240.0  # and at most
     context: float = 1.5  # the crop worked on, in zone radii around the click
@@ -45,7 +45,9 @@ def refine_near_click(frame: np.ndarray, previous: np.ndarray, click: tuple[floa
         return previous, np.zeros(previous.shape, np.int8)
     dist = cv2.distanceTransform(np.pad((~other).astype(np.uint8), 1, constant_values=1),
                                  cv2.DIST_L2, 5)[1:-1, 1:-1]
-    reach = min(float(dist[cy, cx]), p.edge_factor * _edge_distance(frame, cx, cy, p.most))
+    reach = float(dist[cy, cx])
+    if is_positive:  # a part apart from the mask (a pilot below his canopy) may be small
+        reach = min(reach, p.edge_factor * _edge_distance(frame, cx, cy, p.most))
     radius = float(np.clip(p.factor * reach, p.least, p.most))
     half = int(np.ceil(p.context * radius))
     x0, y0 = max(0, cx - half), max(0, cy - half)
