@@ -26,7 +26,7 @@ class LocalParams:
     most: float = 240.0  # and at most
     context: float = 1.5  # the crop worked on, in zone radii around the click
     work_side: int = 224  # the crop's long side at most (working pixels)
-    iterations: int = 2  # GrabCut iterations
+    iterations: int = 3  # GrabCut iterations
     core: float = 0.5  # pixels this much nearer to the click than to the other side are certain
     geo_reach: float = 12.0  # geodesic length of a click's hard region (working pixels)
     edge_weight: float = 1.0  # how much colour edges lengthen geodesic paths
