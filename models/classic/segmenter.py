@@ -1,18 +1,20 @@
 """Weights-free interactive segmentation: GrabCut colour models, geodesic seeds, hard clicks.
 
-Per prompt, in a region of interest around the prompts and the previous mask, at a reduced
+A first prompt (a click or a box): in a region of interest around the prompts, at a reduced
 working resolution:
-- starting labels: the previous mask (or, for a first click, the region geodesically nearest
-  to it) as 'probably foreground', overridden near every click by the side of the
-  geodesically nearest click, so the colour models learn what the clicks say;
+- starting labels: the region geodesically nearest to the clicks (three sizes, one candidate
+  each), or a box's inside, as 'probably foreground';
 - hard labels: each click's short geodesic neighbourhood (it follows thin parts, stops at
   edges), and outside a box;
 - GrabCut (colour mixture models and a contrast-sensitive smoothness term), after which only
   the components holding a positive click survive.
-The result is upsampled smoothly into the frame. Positive clicks always end inside the mask,
+A later click changes the previous mask near itself only (`seg_local`), in the part of the
+change that the click lands in; then GrabCut over the whole mask, with what every click made
+certain held fixed, may spread that change to the same colours elsewhere (only adding after a
+positive click, only taking away after a negative one), so no click undoes an earlier one.
+Masks are upsampled smoothly into the frame. Positive clicks always end inside the mask,
 negative ones always outside.
 """
-
 from __future__ import annotations
 
 import hashlib
