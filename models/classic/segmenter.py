@@ -109,7 +109,7 @@ class ClassicSegmenter:
             near = _local_change(previous, near, newest)
             certain = core if certain is None else np.where(core != 0, core, certain)
             masks = [near]
-            if p.settle_iterations:
+            if p.settle_iterations and _on_the_other_side(previous, newest):
                 # GrabCut over the whole mask spreads what the click said to the same colours
                 # elsewhere: after a positive click it may only add, after a negative one only
                 # take away
@@ -350,6 +350,14 @@ def _newest_click(before: _Prompt | None, now: _Prompt) -> tuple[float, float, b
             x, y = side[-1]
             return float(x), float(y), positive
     return None
+
+
+def _on_the_other_side(previous: np.ndarray, click: tuple[float, float, bool]) -> bool:
+    """Whether the click says the mask is wrong where it lands (not merely confirms it)."""
+    x, y, positive = click
+    h, w = previous.shape
+    return bool(previous[int(np.clip(round(y), 0, h - 1)), int(np.clip(round(x), 0, w - 1))]
+                != positive)
 
 
 def _local_change(previous: np.ndarray, fresh: np.ndarray,
