@@ -3,7 +3,8 @@
 `python benchmarks/propagation.py --compare PATH` runs, in turn, the reference's `eval_davis.py`
 from a checkout of https://github.com/hkchengrex/STCN (patched to run on the CPU, see
 `CPU_PATCH`) and our propagator on the same clip, the same checkpoint and the same settings, and
-prints both times, their ratio per pair, peak RSS and how many labels agree. Each run is a fresh
+prints both times, their ratio per pair, peak RSS, how many labels agree and how many of the
+others are one object against another (ties at the cut between two objects). Each run is a fresh
 process; start-up (imports, reading the checkpoint and the frames) is outside the timed part:
 the reference's own timer runs from its first frame on the device to its last label map, ours
 from the call to `propagate` to the last label map. Seconds per frame are that time divided by
@@ -287,8 +288,9 @@ def compare(
                 results.append((reference, ours))
             summary.append((objects, results))
     print(f"\nmedians over the pairs ({load_line()} at the end)\n")
-    print(f"| objects {header} peak RSS reference / ours | labels equal |")
-    print("| --- " * 9 + "|")
+    print(f"| objects {header} peak RSS reference / ours | labels equal | of the others, "
+          "object against object |")
+    print("| --- " * 10 + "|")
     for objects, results in summary:
         median = {
             side: {
@@ -297,12 +299,14 @@ def compare(
             for i, side in enumerate(("reference", "ours"))
         }
         peaks = [max(r[i]["peak_rss"] for r in results) / 2**30 for i in (0, 1)]
-        agree = np.mean(
-            [np.mean(reference["labels"] == ours["labels"]) for reference, ours in results]
-        )
+        theirs = np.stack([reference["labels"] for reference, _ in results])
+        mine = np.stack([ours["labels"] for _, ours in results])
+        differ = theirs != mine
+        swapped = np.count_nonzero(differ & (theirs > 0) & (mine > 0))
         print(
             f"| {objects} {row(median['reference'], median['ours'], propagated)} "
-            f"{peaks[0]:.2f} / {peaks[1]:.2f} GB | {agree:.3%} |"
+            f"{peaks[0]:.2f} / {peaks[1]:.2f} GB | {1 - differ.mean():.3%} | "
+            f"{swapped / max(1, np.count_nonzero(differ)):.0%} |"
         )
 
 
