@@ -11,17 +11,22 @@ from PyQt6.QtCore import QPoint, QSettings, Qt
 from PyQt6.QtGui import QKeySequence
 from PyQt6.QtTest import QTest
 
+from annotator.annotation import VideoAnnotation
 from annotator.formats.masks import read_label_map, write_label_map
+from annotator.gui.annotation_rows import timeline_rows
 from annotator.gui.app import build_window
 from annotator.gui.dataset_dialog import DatasetDialog, count_progress
 from annotator.gui.settings import AppSettings, Preferences, SettingsDialog
 from annotator.gui.shortcuts import SHORTCUTS, help_html
 from annotator.gui.timeline import (
+    DOUBT_COLOUR,
     EDITED,
     EMPTY,
     KEYFRAME,
     LABEL_WIDTH,
     PROPAGATED,
+    ROW_HEIGHT,
+    RULER_HEIGHT,
     Timeline,
     TimelineRow,
     bin_states,
@@ -40,7 +45,7 @@ def test_timeline_bins_keep_the_strongest_state_and_clicks_seek(qtbot):
     timeline = Timeline()
     qtbot.addWidget(timeline)
     timeline.resize(LABEL_WIDTH + 4 + 200, 60)
-    timeline.set_rows([TimelineRow(1, "1 bear", (128, 0, 0), states)], 8)
+    timeline.set_rows([TimelineRow(1, "1 bear", (128, 0, 0), states, np.zeros(8, bool))], 8)
     timeline.show()
     with qtbot.waitSignal(timeline.seek) as sought:
         QTest.mouseClick(timeline, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
@@ -50,6 +55,32 @@ def test_timeline_bins_keep_the_strongest_state_and_clicks_seek(qtbot):
         QTest.mouseClick(timeline, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                          QPoint(30, 22))
     assert clicked.args == [1]
+
+
+def test_timeline_marks_the_frames_whose_propagated_mask_the_engine_doubts(qtbot, davis_root):
+    truth = [read_label_map(davis_root / "Annotations" / "480p" / "bear" / f"{i:05d}.png")
+             for i in range(8)]
+    annotation = VideoAnnotation([f"{i:05d}" for i in range(8)], *truth[0].shape)
+    annotation.add_object(object_id=1)
+    annotation.set_label_map(0, truth[0])
+    for index in range(1, 8):  # the engine doubts frames 3 to 5
+        annotation.apply_propagated(index, truth[index], confidence={1: 0.2 if 3 <= index <= 5
+                                                                     else 0.9})
+    annotation.set_label_map(5, truth[5])  # a person fixed frame 5: no longer doubted
+    (row,) = timeline_rows(annotation)
+    assert row.doubted.tolist() == [False, False, False, True, True, False, False, False]
+
+    timeline = Timeline()
+    qtbot.addWidget(timeline)
+    timeline.resize(LABEL_WIDTH + 4 + 160, 60)
+    timeline.set_rows([row], 8)
+    timeline.show()
+    qtbot.waitExposed(timeline)
+    image = timeline.grab().toImage()
+    y = RULER_HEIGHT + ROW_HEIGHT - 3  # the doubt line at the bottom of the row
+    red = [image.pixelColor(LABEL_WIDTH + 20 * frame + 10, y) == DOUBT_COLOUR
+           for frame in range(8)]
+    assert red == row.doubted.tolist()
 
 
 def test_keyframes_playback_and_reopening(qtbot, tmp_path, monkeypatch, davis_root):

@@ -188,6 +188,16 @@ class VideoAnnotation:
                     if not np.isnan(values[index]) and o in self._states
                     and self._states[o][index] == _PROPAGATED}
 
+    def low_confidence(self, object_id: int, below: float) -> np.ndarray:
+        """Bool per frame: the object's mask there is still the propagated one and the engine's
+        confidence in it is under `below`."""
+        with self._lock:
+            values, states = self._confidence.get(object_id), self._states.get(object_id)
+            if values is None or states is None:
+                return np.zeros(len(self), dtype=bool)
+            doubted: np.ndarray = (values < below) & (states == _PROPAGATED)
+            return doubted
+
     def keyframes(self, object_ids: Iterable[int] | None = None) -> dict[int, np.ndarray]:
         """Frame index -> label map (copy) for every frame of `keyframe_indices`."""
         return {i: self.label_map(i) for i in self.keyframe_indices(object_ids)}

@@ -8,6 +8,9 @@ from annotator.annotation import VideoAnnotation
 from annotator.formats.palette import davis_palette
 from annotator.gui.object_panel import ObjectRow
 from annotator.gui.timeline import TimelineRow, from_annotation_codes
+from annotator.quality.flags import FlagRules
+
+LOW_CONFIDENCE = FlagRules().low_confidence  # the review's flag and the timeline's mark agree
 
 
 def object_rows(annotation: VideoAnnotation) -> list[ObjectRow]:
@@ -21,10 +24,12 @@ def object_rows(annotation: VideoAnnotation) -> list[ObjectRow]:
 
 
 def timeline_rows(annotation: VideoAnnotation) -> list[TimelineRow]:
-    """One timeline row per object: its state on every frame."""
+    """One timeline row per object: its state on every frame, and where the propagating
+    engine doubts its mask."""
     return [
         TimelineRow(info.id, f"{info.id} {info.category}".strip(), info.colour,
-                    from_annotation_codes(annotation.state_codes(info.id)))
+                    from_annotation_codes(annotation.state_codes(info.id)),
+                    annotation.low_confidence(info.id, LOW_CONFIDENCE))
         for info in annotation.objects.values()
     ]
 

@@ -14,6 +14,8 @@ from annotator.annotation import STATES_BY_CODE
 # State codes, ordered by how much they matter when several frames share one pixel column.
 EMPTY, PROPAGATED, EDITED, KEYFRAME = 0, 1, 2, 3
 STATE_CODES = {"empty": EMPTY, "propagated": PROPAGATED, "edited": EDITED, "keyframe": KEYFRAME}
+DOUBT_COLOUR = QColor(230, 40, 40)
+DOUBT_HEIGHT = 3  # pixels at the bottom of a row
 STATE_COLOURS = {
     EMPTY: QColor(52, 52, 58),
     EDITED: QColor(255, 150, 30),
@@ -33,6 +35,7 @@ class TimelineRow:
     label: str
     colour: tuple[int, int, int]
     states: np.ndarray  # (frames,) uint8 state codes
+    doubted: np.ndarray  # (frames,) bool: the engine's confidence in the mask is low
 
 
 class Timeline(QWidget):
@@ -50,7 +53,8 @@ class Timeline(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setToolTip(
             "Timeline per object: yellow keyframe, orange edited after propagation, "
-            "object colour propagated, grey empty. Click to go to a frame."
+            "object colour propagated, grey empty; a red line under a row where the "
+            "propagator doubts its mask. Click to go to a frame."
         )
         self._update_height()
 
@@ -105,6 +109,11 @@ class Timeline(QWidget):
                 colour = QColor(*row.colour) if code == PROPAGATED else STATE_COLOURS[code]
                 painter.fillRect(track.left() + start, top + 2, stop - start, ROW_HEIGHT - 4,
                                  colour)
+            doubted = bin_states(row.doubted.view(np.uint8), columns)
+            for code, start, stop in runs(doubted):
+                if code:
+                    painter.fillRect(track.left() + start, top + ROW_HEIGHT - 2 - DOUBT_HEIGHT,
+                                     stop - start, DOUBT_HEIGHT, DOUBT_COLOUR)
         x = track.left() + int((self.current + 0.5) * track.width() / self.frame_count)
         painter.setPen(QColor(255, 255, 255))
         painter.drawLine(x, RULER_HEIGHT - 4, x, track.bottom())
@@ -137,7 +146,8 @@ def from_annotation_codes(codes: np.ndarray) -> np.ndarray:
 
 
 def bin_states(states: np.ndarray, columns: int) -> np.ndarray:
-    """Reduce per-frame codes to `columns` pixel columns, keeping the most important state."""
+    """Reduce per-frame codes to `columns` pixel columns, keeping the largest (the most
+    important state, or any doubted frame)."""
     count = len(states)
     if count == 0 or columns <= 0:
         return np.zeros(0, dtype=np.uint8)
