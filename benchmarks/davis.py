@@ -84,6 +84,8 @@ def run_sequence(images: Path, masks: Path, max_frames: int | None, reverse: boo
              for out in propagator.propagate(frames, {key: gts[key]}, targets)}
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     scored = range(1, len(paths) - 1)
+    if reverse:  # in the order the frames were propagated, for the first failure's timing
+        scored = scored[::-1]
     scores = [frame_scores(gts[i], preds[i][0], [1]) for i in scored]
     return Result(np.array([s[0][0] for s in scores]), np.array([s[1][0] for s in scores]),
                   np.array([preds[i][1][1] for i in scored]),
