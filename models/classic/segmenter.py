@@ -2,8 +2,9 @@
 
 A first prompt (a click or a box): in a region of interest around the prompts, at a reduced
 working resolution:
-- starting labels: the region geodesically nearest to the clicks (three sizes, one candidate
-  each), or a box's inside, as 'probably foreground';
+- starting labels: the region geodesically nearest to the clicks, grown until its outline
+  meets the strongest colour edges within a band of sizes (three bands: the object, a part,
+  the object and more; one candidate each), or a box's inside, as 'probably foreground';
 - hard labels: each click's short geodesic neighbourhood (it follows thin parts, stops at
   edges), and outside a box;
 - GrabCut (colour mixture models and a contrast-sensitive smoothness term), after which only
@@ -25,6 +26,7 @@ import cv2
 import numpy as np
 
 from models.classic.seg_geodesic import edge_strength, geodesic_distance
+from models.classic.seg_levels import edge_stopped_level
 from models.classic.seg_local import LocalParams, grabcut, refine_near_click
 from models.classic.seg_score import candidate_features, predicted_iou
 from models.protocols import ClickPrediction, prompt_points
@@ -37,8 +39,9 @@ class ClassicParams:
     work_side: int = 288  # long side of the working image (pixels)
     iterations: int = 3  # GrabCut iterations at the working resolution
     alt_iterations: int = 2  # for the two other candidates of a first click
-    seed_fraction: float = 0.02  # share of the ROI taken as the first click's seed region
-    candidate_fractions: tuple[float, float] = (0.005, 0.08)  # the other two first candidates
+    # bands of shares of the ROI in which a first click's three seed regions grow until their
+    # outline meets the strongest edges (the object, a part, the object and more)
+    seed_bands: tuple[tuple[float, float], ...] = ((0.02, 0.1), (0.004, 0.02), (0.1, 0.3))
     min_disk: int = 2  # every click pins at least this disk (working pixels)
     max_disk: int = 25  # and at most this far around it
     geo_reach: float = 15.0  # geodesic length of a click's hard region (working pixels)
@@ -95,14 +98,14 @@ class ClassicSegmenter:
         previous, before, certain = self._recall(prior)
         newest = _newest_click(before, prompt)
         p = self.params
-        # (seed fraction, ROI margin) of each candidate: a first click's differ in how much
+        # (seed band, ROI margin) of each candidate: a first click's differ in how much
         # the click's surroundings start as foreground, a lone box's in how much background
         # around the box the colour models see
-        variants = [(p.seed_fraction, p.roi_margin)]
+        variants = [(p.seed_bands[0], p.roi_margin)]
         if multimask and previous is None and len(prompt.positive):
-            variants += [(f, p.roi_margin) for f in p.candidate_fractions]
+            variants += [(b, p.roi_margin) for b in p.seed_bands[1:]]
         elif multimask and previous is None:
-            variants = [(p.seed_fraction, m) for m in p.box_margins]
+            variants = [(p.seed_bands[0], m) for m in p.box_margins]
         if newest is not None and previous is not None:
             near, core = refine_near_click(self._frame, previous, newest, prompt.positive,
                                            prompt.negative, prompt.box, p.local)
@@ -113,8 +116,8 @@ class ClassicSegmenter:
                 # GrabCut over the whole mask spreads what the click said to the same colours
                 # elsewhere: after a positive click it may only add, after a negative one only
                 # take away
-                settled = self._segment(prompt, near, 0.0, p.roi_margin, p.settle_iterations,
-                                        certain)
+                settled = self._segment(prompt, near, p.seed_bands[0], p.roi_margin,
+                                        p.settle_iterations, certain)
                 masks = [near | settled if newest[2] else near & settled]
         else:
             masks = [self._segment(prompt, previous, f, m,
@@ -184,7 +187,8 @@ class ClassicSegmenter:
 
     # one segmentation
 
-    def _segment(self, prompt: _Prompt, previous: np.ndarray | None, seed: float,
+    def _segment(self, prompt: _Prompt, previous: np.ndarray | None,
+                 seed: tuple[float, float],
                  margin: float, iterations: int,
                  certain: np.ndarray | None = None) -> np.ndarray:
         """GrabCut in the region of interest; with `certain` (after a later click), from the
@@ -251,7 +255,8 @@ class ClassicSegmenter:
         return max(0, x0), max(0, y0), min(w, x1 + 1), min(h, y1 + 1)
 
     def _trimap(self, cost: np.ndarray, pos: np.ndarray, neg: np.ndarray,
-                box: np.ndarray | None, previous: np.ndarray | None, seed: float) -> np.ndarray:
+                box: np.ndarray | None, previous: np.ndarray | None,
+                seed: tuple[float, float]) -> np.ndarray:
         """GrabCut's starting labels, before the clicks' own regions are painted in."""
         h, w = cost.shape
         trimap = np.full((h, w), cv2.GC_PR_BGD, np.uint8)
@@ -273,8 +278,7 @@ class ClassicSegmenter:
         elif len(pos):
             dist = self._geodesic(cost, pos)
             inside = np.ones((h, w), bool) if box is None else _box_mask((h, w), box)
-            limit = np.quantile(dist[inside], seed)
-            trimap[(dist <= limit) & inside] = cv2.GC_PR_FGD
+            trimap[edge_stopped_level(cost, dist, inside, seed)] = cv2.GC_PR_FGD
         elif box is not None:
             trimap[_box_mask((h, w), box)] = cv2.GC_PR_FGD
         if box is not None:
