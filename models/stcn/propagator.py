@@ -26,7 +26,7 @@ from models.stcn.fuse import fold_batch_norms
 from models.stcn.memory import MemoryBank, MemoryLayout
 from models.stcn.network import KEY_CHANNELS, STCN, VALUE_CHANNELS, QueryFeatures
 from models.stcn.pipeline import FramePipeline, MemoryWrite, worker_split
-from models.stcn.winograd import use_winograd
+from models.stcn.winograd import nnpack_ready, use_winograd
 
 DEFAULT_TOP_K = 20
 DEFAULT_MEM_EVERY = 5
@@ -107,6 +107,7 @@ class STCNPropagator:
             self.network.to(memory_format=torch.channels_last)
         else:
             use_winograd(self.network, WINOGRAD_PARTS)
+            nnpack_ready(worker_split(torch.get_num_threads(), parallel=True)[1])
             self.network.key_encoder.to(memory_format=torch.channels_last)
         self.memory_dtype = torch.float16 if self.cuda else torch.float32
         self.last_memory_frames = 0  # frames the last readout attended to (for budget checks)

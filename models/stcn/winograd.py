@@ -10,7 +10,6 @@ output pixels, and off the CPU or outside float32, the ordinary convolution runs
 
 from __future__ import annotations
 
-import functools
 import threading
 
 import torch
@@ -26,14 +25,14 @@ MIN_OUTPUT_CHANNELS = 64
 
 
 _READY_LOCK = threading.Lock()
+_ready: list[bool] = []  # NNPACK's state once known: [works]
 
 
-def _first_convolution(works: list[bool]) -> None:
+def _first_convolution(threads: int, works: list[bool]) -> None:
     """Runs in a thread of its own: torch sizes NNPACK's thread pool, once per process, by the
-    calling thread's count. One thread makes every NNPACK call run on its caller, so frame
-    workers (`pipeline.py`) never queue for a shared pool."""
+    calling thread's count, which is set to `threads` here."""
     previous = torch.get_num_threads()  # the process-wide count, which setting one's own...
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     try:
         with torch.no_grad():
             torch._nnpack_spatial_convolution(
@@ -46,21 +45,23 @@ def _first_convolution(works: list[bool]) -> None:
         torch.set_num_threads(previous)  # ...changes too: restored
 
 
-@functools.cache
-def _initialise_nnpack() -> bool:
-    if not torch._nnpack_available():  # also initialises NNPACK: its first use needs this
-        return False
-    works: list[bool] = []
-    creator = threading.Thread(target=_first_convolution, args=(works,))
-    creator.start()
-    creator.join()
-    return works == [True]
+def nnpack_ready(pool_threads: int = 1) -> bool:
+    """Whether NNPACK is built in, initialised and runs on this CPU.
 
-
-def nnpack_ready() -> bool:
-    """Whether NNPACK is built in, initialised and runs on this CPU."""
+    The first call creates NNPACK's thread pool with `pool_threads` threads (torch keeps one
+    pool per process, never resized): a frame worker's share of the threads (`pipeline.py`),
+    so one on two cores, where every NNPACK call then runs on its caller and the workers never
+    queue for the pool; with more threads per worker the workers take turns on it.
+    """
     with _READY_LOCK:
-        return _initialise_nnpack()
+        if not _ready:
+            works: list[bool] = []
+            if torch._nnpack_available():  # also initialises NNPACK: its first use needs this
+                creator = threading.Thread(target=_first_convolution, args=(pool_threads, works))
+                creator.start()
+                creator.join()
+            _ready.append(works == [True])
+        return _ready[0]
 
 
 def conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
