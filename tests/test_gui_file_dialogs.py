@@ -1,5 +1,5 @@
-"""File dialogs start beside the last thing chosen in one (kept in the settings), at home before
-that, never in the folder the program happened to be started from."""
+"""File dialogs start beside the last thing chosen in one or opened (kept in the settings), at
+home before that, never in the folder the program happened to be started from."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def test_dialogs_start_beside_the_last_choice(qtbot, tmp_path, monkeypatch, davi
     for frame in sorted((davis_root / "JPEGImages" / "480p" / "bear").glob("*.jpg"))[:3]:
         shutil.copy(frame, clip)
     starts: list[str] = []
-    answers = iter([str(clip), ""])
+    answers = iter([str(clip), "", ""])
 
     def folder_dialog(parent, title, start):
         starts.append(start)
@@ -36,3 +36,12 @@ def test_dialogs_start_beside_the_last_choice(qtbot, tmp_path, monkeypatch, davi
     assert starts[1:] == [str(tmp_path / "clips")] * 2
     window.settings.store.sync()  # kept for the next session
     assert str(tmp_path / "clips") in (tmp_path / "settings.ini").read_text()
+    # a video opened without a dialog (from the command line, or reopened): beside it, too
+    other = tmp_path / "elsewhere" / "clip"
+    shutil.copytree(clip, other)
+    window.controller.open(str(other))
+    c = window.controller
+    qtbot.waitUntil(lambda: c.opened is not None and str(c.opened.reopen()[0]) == str(other),
+                    timeout=20_000)
+    window.review_view.choose_ground_truth()
+    assert starts[-1] == str(tmp_path / "elsewhere")

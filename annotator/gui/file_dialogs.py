@@ -1,5 +1,5 @@
-"""File and folder dialogs that start where the person last chose something (else at home),
-not in the folder the program was started from."""
+"""File and folder dialogs that start beside what the person last chose in one or opened (else
+at home), not in the folder the program was started from."""
 
 from __future__ import annotations
 

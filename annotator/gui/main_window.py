@@ -317,6 +317,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{title} — VOS Annotator")
         self.frame_controls.set_count(self.controller.frame_count)
         self._remember()
+        opened = self.controller.opened
+        if opened is not None:  # however it was opened, the next dialog starts beside it
+            self.settings.remember_chosen(opened.reopen()[0])
         self._refresh_all()
 
     def _on_frame_changed(self, index: int) -> None:
