@@ -39,3 +39,14 @@ def geodesic_distance(cost: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     sources = np.flatnonzero(seeds.reshape(-1))
     dist = dijkstra(graph, directed=False, indices=sources, min_only=True)
     return dist.reshape(h, w).astype(np.float32)
+
+
+def coarse_geodesic(cost: np.ndarray, seeds: np.ndarray, scale: float) -> np.ndarray:
+    """`geodesic_distance` on the grid of `seeds`, `scale` times as fine as `cost`'s (which is
+    averaged down to it), brought back to `cost`'s grid; infinite everywhere without seeds."""
+    h, w = cost.shape
+    if not seeds.any():
+        return np.full((h, w), np.inf, np.float32)
+    coarse = cv2.resize(cost, (seeds.shape[1], seeds.shape[0]), interpolation=cv2.INTER_AREA)
+    dist = geodesic_distance(coarse, seeds) / scale
+    return cv2.resize(dist, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from models.classic.seg_geodesic import edge_strength, geodesic_distance
+from models.classic.seg_geodesic import coarse_geodesic, edge_strength
+from models.classic.seg_regions import box_mask, click_region
 
 
 @dataclass(frozen=True)
@@ -88,11 +89,7 @@ def refine_near_click(frame: np.ndarray, previous: np.ndarray, click: tuple[floa
         for point in (points - offset) * scale:
             trimap[_click_region(cost, point, p.geo_reach)] = value
     if box is not None:
-        bx0, by0, bx1, by1 = (box - np.tile(offset, 2)) * scale
-        outside = np.ones_like(zone)
-        outside[max(0, int(by0) - 1): int(np.ceil(by1)) + 2,
-                max(0, int(bx0) - 1): int(np.ceil(bx1)) + 2] = False
-        trimap[outside] = cv2.GC_BGD
+        trimap[~box_mask(zone.shape, (box - np.tile(offset, 2)) * scale, grow=1)] = cv2.GC_BGD
     fg = grabcut(small, trimap, p.iterations)
     up = cv2.resize(fg.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR) > 0.5
     out = previous.copy()
@@ -134,20 +131,12 @@ def grabcut(image: np.ndarray, trimap: np.ndarray, iterations: int) -> np.ndarra
 
 
 def _click_region(cost: np.ndarray, point: np.ndarray, reach: float) -> np.ndarray:
-    """Pixels a short geodesic walk from `point` (at least the point itself); empty when the
-    point lies outside."""
+    """A click's hard region (`click_region`); empty when the click lies outside the crop."""
     h, w = cost.shape
-    region = np.zeros((h, w), bool)
     cx, cy = round(float(point[0])), round(float(point[1]))
     if not (0 <= cx < w and 0 <= cy < h):
-        return region
-    r = int(np.ceil(reach))
-    x0, y0, x1, y1 = max(0, cx - r), max(0, cy - r), min(w, cx + r + 1), min(h, cy + r + 1)
-    seed = np.zeros((y1 - y0, x1 - x0), bool)
-    seed[cy - y0, cx - x0] = True
-    region[y0:y1, x0:x1] = geodesic_distance(cost[y0:y1, x0:x1], seed) <= reach
-    cv2.circle(region.view(np.uint8), (cx, cy), 2, 1, -1)
-    return region
+        return np.zeros((h, w), bool)
+    return click_region(cost, cx, cy, reach, int(np.ceil(reach)), 2)
 
 
 def _paint_points(mask: np.ndarray, points: np.ndarray) -> None:
@@ -161,10 +150,6 @@ def _paint_points(mask: np.ndarray, points: np.ndarray) -> None:
 def _geodesic(cost: np.ndarray, seeds: np.ndarray, scale: float = 0.5) -> np.ndarray:
     """Geodesic distance to the nearest seed, on a grid `scale` as fine (inf without seeds)."""
     h, w = cost.shape
-    if not seeds.any():
-        return np.full((h, w), np.inf, np.float32)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    coarse = cv2.resize(cost, size, interpolation=cv2.INTER_AREA)
     small = cv2.resize(seeds.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
-    dist = geodesic_distance(coarse, small) / scale
-    return cv2.resize(dist, (w, h), interpolation=cv2.INTER_LINEAR)
+    return coarse_geodesic(cost, small, scale)

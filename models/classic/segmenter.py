@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from models.classic.seg_geodesic import edge_strength, geodesic_distance
+from models.classic.seg_geodesic import coarse_geodesic, edge_strength
 from models.classic.seg_levels import edge_stopped_level
 from models.classic.seg_local import LocalParams, grabcut, refine_near_click
+from models.classic.seg_regions import box_mask, click_region
 from models.classic.seg_score import candidate_features, predicted_iou
 from models.protocols import ClickPrediction, prompt_points
 
@@ -129,7 +130,7 @@ class ClassicSegmenter:
                                              masks[:i] + masks[i + 1:]))
             for i, m in enumerate(masks)], np.float32)
         if prompt.box is not None:  # an object fills a fair share of the box drawn round it
-            box_area = max(1, np.count_nonzero(_box_mask(masks[0].shape, prompt.box)))
+            box_area = max(1, np.count_nonzero(box_mask(masks[0].shape, prompt.box)))
             fill = np.array([np.count_nonzero(m) / box_area for m in masks], np.float32)
             scores *= np.minimum(1.0, fill / 0.25)
         order = np.argsort(-scores, kind="stable")
@@ -144,7 +145,7 @@ class ClassicSegmenter:
         box), with the clicks honoured."""
         h, w = mask.shape
         limit = self.params.most * h * w
-        box = None if prompt.box is None else _box_mask((h, w), prompt.box)
+        box = None if prompt.box is None else box_mask((h, w), prompt.box)
         if box is not None:
             limit = max(limit, float(np.count_nonzero(box)))
         area = np.count_nonzero(mask)
@@ -219,7 +220,7 @@ class ClassicSegmenter:
             trimap[held > 0] = cv2.GC_FGD
             trimap[held < 0] = cv2.GC_BGD
             if box_small is not None:
-                trimap[~_box_mask(size[::-1], box_small, grow=2)] = cv2.GC_BGD
+                trimap[~box_mask(size[::-1], box_small, grow=2)] = cv2.GC_BGD
         else:
             trimap = self._trimap(cost, pos, neg, box_small, prev_small, seed)
         for regions, value in ((pos_regions, cv2.GC_FGD), (neg_regions, cv2.GC_BGD)):
@@ -232,7 +233,7 @@ class ClassicSegmenter:
         fresh = np.zeros((h, w), bool)
         fresh[y0:y1, x0:x1] = up > 0.5
         if prompt.box is not None:
-            fresh &= _box_mask((h, w), prompt.box)
+            fresh &= box_mask((h, w), prompt.box)
         _force_clicks(fresh, prompt.positive, prompt.negative)
         return fresh
 
@@ -277,46 +278,33 @@ class ClassicSegmenter:
             trimap[previous & (d_neg < self.params.remove_ratio * d_pos)] = cv2.GC_BGD
         elif len(pos):
             dist = self._geodesic(cost, pos)
-            inside = np.ones((h, w), bool) if box is None else _box_mask((h, w), box)
+            inside = np.ones((h, w), bool) if box is None else box_mask((h, w), box)
             trimap[edge_stopped_level(cost, dist, inside, seed)] = cv2.GC_PR_FGD
         elif box is not None:
-            trimap[_box_mask((h, w), box)] = cv2.GC_PR_FGD
+            trimap[box_mask((h, w), box)] = cv2.GC_PR_FGD
         if box is not None:
-            trimap[~_box_mask((h, w), box, grow=2)] = cv2.GC_BGD
+            trimap[~box_mask((h, w), box, grow=2)] = cv2.GC_BGD
         return trimap
 
     def _geodesic(self, cost: np.ndarray, points: np.ndarray) -> np.ndarray:
         """Geodesic distance to the nearest of `points` (infinite when there are none)."""
         h, w = cost.shape
-        if len(points) == 0:
-            return np.full((h, w), np.inf, np.float32)
         f = self.params.geo_scale  # on a coarser grid: distances need no fine detail
         size = (max(1, round(w * f)), max(1, round(h * f)))
-        coarse = cv2.resize(cost, size, interpolation=cv2.INTER_AREA)
         seeds = np.zeros((size[1], size[0]), bool)
-        for x, y in np.round(np.asarray(points) * f).astype(int):
+        for x, y in np.round(np.asarray(points).reshape(-1, 2) * f).astype(int):
             seeds[np.clip(y, 0, size[1] - 1), np.clip(x, 0, size[0] - 1)] = True
-        dist = geodesic_distance(self.params.edge_weight * coarse, seeds) / f
-        return cv2.resize(dist, (w, h), interpolation=cv2.INTER_LINEAR)
+        return coarse_geodesic(self.params.edge_weight * cost, seeds, f)
 
     def _click_regions(self, cost: np.ndarray, points: np.ndarray) -> list[np.ndarray]:
-        """Each click's hard region: pixels a short geodesic walk away, so that it follows a
-        thin structure and stops at edges."""
+        """Each click's hard region (`click_region`)."""
         p = self.params
         h, w = cost.shape
-        out = []
-        for x, y in points:
-            cx, cy = int(np.clip(round(x), 0, w - 1)), int(np.clip(round(y), 0, h - 1))
-            x0, y0 = max(0, cx - p.max_disk), max(0, cy - p.max_disk)
-            x1, y1 = min(w, cx + p.max_disk + 1), min(h, cy + p.max_disk + 1)
-            seed = np.zeros((y1 - y0, x1 - x0), bool)
-            seed[cy - y0, cx - x0] = True
-            dist = geodesic_distance(p.edge_weight * cost[y0:y1, x0:x1], seed)
-            region = np.zeros((h, w), bool)
-            region[y0:y1, x0:x1] = dist <= p.geo_reach
-            cv2.circle(region.view(np.uint8), (cx, cy), p.min_disk, 1, -1)
-            out.append(region)
-        return out
+        weighted = p.edge_weight * cost
+        return [click_region(weighted, int(np.clip(round(x), 0, w - 1)),
+                             int(np.clip(round(y), 0, h - 1)), p.geo_reach, p.max_disk,
+                             p.min_disk)
+                for x, y in points]
 
 
 def _keep_clicked(fg: np.ndarray, pos: np.ndarray, pos_regions: list[np.ndarray],
@@ -389,15 +377,6 @@ def _force_clicks(mask: np.ndarray, pos: np.ndarray, neg: np.ndarray, radius: in
         for x, y in points:
             cy, cx = int(np.clip(round(y), 0, h - 1)), int(np.clip(round(x), 0, w - 1))
             mask[max(0, cy - radius): cy + radius + 1, max(0, cx - radius): cx + radius + 1] = value
-
-
-def _box_mask(shape: tuple[int, int], box: np.ndarray, grow: int = 0) -> np.ndarray:
-    h, w = shape
-    x0, y0, x1, y1 = box
-    out = np.zeros(shape, bool)
-    out[max(0, int(y0) - grow): min(h, int(np.ceil(y1)) + grow + 1),
-        max(0, int(x0) - grow): min(w, int(np.ceil(x1)) + grow + 1)] = True
-    return out
 
 
 def _unique(masks: list[np.ndarray]) -> list[np.ndarray]:

@@ -162,9 +162,13 @@ class STCNPropagator:
                     return
                 yield index, torch.ones(1, height, width)
             return
-        permanent = chosen[: _memory_layout(self, len(targets), len(chosen)).permanent]
+        layout = MemoryLayout.plan(
+            self.memory_frames, len(chosen), (len(targets) - 1) // self.mem_every,
+            self.include_last,
+        )
+        permanent = chosen[: layout.permanent]
         pass_state = _Pass(
-            self, frames, targets, [(index, keyframes[index]) for index in permanent], ids
+            self, frames, targets, [(index, keyframes[index]) for index in permanent], ids, layout
         )
         workers, threads = worker_split(torch.get_num_threads(), parallel=not self.cuda)
         pipeline = FramePipeline(pass_state, len(permanent), pass_state.writes, workers, threads)
@@ -176,12 +180,6 @@ class STCNPropagator:
                 yield index, next(results)
         finally:
             results.close()
-
-
-def _memory_layout(owner: STCNPropagator, length: int, keyframe_count: int) -> MemoryLayout:
-    return MemoryLayout.plan(
-        owner.memory_frames, keyframe_count, (length - 1) // owner.mem_every, owner.include_last
-    )
 
 
 class _Encoded(NamedTuple):
@@ -202,6 +200,7 @@ class _Pass:
         targets: list[int],
         keyframes: list[tuple[int, np.ndarray]],
         ids: list[int],
+        layout: MemoryLayout,
     ) -> None:
         self.owner = owner
         self.frames = frames
@@ -215,7 +214,7 @@ class _Pass:
         padded_w = self.work_size[1] + self.pad[0] + self.pad[1]
         pixels = (padded_h // 16) * (padded_w // 16)
         self.memory = MemoryBank(
-            _memory_layout(owner, len(targets), len(keyframes)),
+            layout,
             pixels,
             KEY_CHANNELS,
             len(ids),
