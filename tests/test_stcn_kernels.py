@@ -1,7 +1,10 @@
 """STCN's faster CPU kernels compute what the plain layers compute: Winograd 3x3 convolutions,
-channels shared by all objects convolved once, fused convolution + ReLU, the label argmax."""
+channels shared by all objects convolved once, fused convolution + ReLU, the label argmax, the
+decoder's last layer through tap maps, the blocked channels-last to NCHW copy."""
 
 from __future__ import annotations
+
+import copy
 
 import pytest
 import torch
@@ -9,8 +12,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.stcn.aggregate import soft_aggregate, winning_channel
-from models.stcn.fuse import conv_add_relu, conv_relu, fold_batch_norms
+from models.stcn.fuse import conv_add_relu, conv_only, conv_relu, fold_batch_norms
 from models.stcn.layers import ResBlock
+from models.stcn.layout import ROWS, to_nchw
+from models.stcn.narrow_conv import NarrowConv2d
 from models.stcn.network import STCN
 from models.stcn.winograd import MIN_PIXELS, WinogradConv2d, conv3x3, nnpack_ready, use_winograd
 
@@ -132,3 +137,62 @@ def test_reduced_precision_channels_last_path_runs_with_shared_channels():
     assert value.shape == (2, 512, 4, 6)
     assert probs.shape == (2, 1, 64, 96)
     assert torch.isfinite(probs.float()).all()
+
+
+@pytest.mark.parametrize("shape", [(1, 256, 30, 45), (2, 64, 7, 9)])
+def test_blocked_copy_to_nchw_equals_torchs(shape):
+    x = seeded(*shape).contiguous(memory_format=torch.channels_last)
+    assert (shape[2] * shape[3]) % ROWS != 0  # a last, partial block
+    out = to_nchw(x)
+    assert out.is_contiguous()
+    assert torch.equal(out, x.contiguous())
+    already = x.contiguous()
+    assert to_nchw(already) is already
+
+
+@pytest.mark.parametrize("outputs", [1, 3])
+def test_narrow_convolution_matches_the_direct_one(outputs):
+    layer = NarrowConv2d(40, outputs)
+    with torch.no_grad():
+        layer.weight.copy_(seeded(outputs, 40, 3, 3, seed=3))
+        layer.bias.copy_(seeded(outputs, seed=4))
+    x = seeded(2, 40, 11, 17)
+    with torch.inference_mode():
+        fast = layer(x)
+        direct = F.conv2d(x.double(), layer.weight.double(), layer.bias.double(), padding=1)
+    assert fast.shape == (2, outputs, 11, 17)
+    assert (fast.double() - direct).abs().max().item() < 1e-5 * direct.abs().max().item()
+    assert torch.equal(layer(x), F.conv2d(x, layer.weight, layer.bias, padding=1))  # autograd on
+
+
+def test_stride_one_projection_through_onednn_equals_the_convolution():
+    conv = nn.Conv2d(16, 64, kernel_size=1)
+    with torch.no_grad():
+        conv.weight.copy_(seeded(64, 16, 1, 1, seed=5))
+        conv.bias.copy_(seeded(64, seed=6))
+    x = seeded(1, 16, 20, 30).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        fast = conv_only(conv, nn.Identity(), x)
+        plain = conv(x)
+    assert (fast - plain).abs().max().item() < 1e-5 * plain.abs().max().item()
+
+
+def test_features_read_as_nchw_give_the_same_network_outputs():
+    torch.manual_seed(0)
+    plain_network = use_winograd(fold_batch_norms(STCN()))
+    plain_network.key_encoder.to(memory_format=torch.channels_last)
+    crossing_network = copy.deepcopy(plain_network)
+    crossing_network.read_nchw()
+    networks = (plain_network, crossing_network)
+    image = seeded(1, 3, 96, 128).contiguous(memory_format=torch.channels_last)
+    masks = torch.rand(2, 1, 96, 128, generator=torch.Generator().manual_seed(8))
+    with torch.inference_mode():
+        plain, crossed = (network.encode_key(image) for network in networks)
+        for a, b in zip(plain, crossed, strict=True):  # layouts differ: so may the rounding
+            assert (a - b).abs().max().item() < 1e-5 * a.abs().max().item()
+        assert all(feature.is_contiguous() for feature in crossed[2:])
+        values = [
+            network.encode_value(image, query.f16, masks)
+            for network, query in zip(networks, (plain, crossed), strict=True)
+        ]
+    assert (values[0] - values[1]).abs().max().item() < 1e-4 * values[0].abs().max().item()

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.stcn.layers import ResBlock, UpsampleBlock
+from models.stcn.narrow_conv import NarrowConv2d
 
 
 class Decoder(nn.Module):
@@ -15,7 +16,7 @@ class Decoder(nn.Module):
         self.compress = ResBlock(1024, 512)
         self.up_16_8 = UpsampleBlock(512, 512, 256)
         self.up_8_4 = UpsampleBlock(256, 256, 256)
-        self.pred = nn.Conv2d(256, 1, kernel_size=3, padding=1)
+        self.pred = NarrowConv2d(256, 1)
 
     def forward(
         self, readout: torch.Tensor, thin: torch.Tensor, f8: torch.Tensor, f4: torch.Tensor

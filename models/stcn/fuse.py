@@ -46,6 +46,14 @@ def _fused_arguments(conv: nn.Conv2d) -> tuple[object, ...]:
     return (conv.weight, conv.bias, conv.padding, conv.stride, conv.dilation, conv.groups)
 
 
+def conv_only(conv: nn.Module, norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """norm(conv(x)) through oneDNN once the norm is folded: torch sends a stride-1 1x1
+    convolution of batch 1 to a slower matrix product of its own."""
+    if isinstance(conv, nn.Conv2d) and _fusable(conv, norm, x):
+        return torch.mkldnn_convolution(x, *_fused_arguments(conv))
+    return norm(conv(x))
+
+
 def conv_relu(conv: nn.Conv2d, norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """relu(norm(conv(x))): one oneDNN call once the norm is folded (same numbers)."""
     if _fusable(conv, norm, x):

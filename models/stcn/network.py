@@ -10,6 +10,7 @@ from torch import nn
 from models.stcn.decoder import Decoder
 from models.stcn.encoders import KeyEncoder, ValueEncoder
 from models.stcn.layers import KeyProjection
+from models.stcn.layout import to_nchw
 
 KEY_CHANNELS = 64
 VALUE_CHANNELS = 512
@@ -35,10 +36,20 @@ class STCN(nn.Module):
         self.key_proj = KeyProjection(1024, KEY_CHANNELS)
         self.key_comp = nn.Conv2d(1024, VALUE_CHANNELS, kernel_size=3, padding=1)
         self.decoder = Decoder()
+        self.nchw_features = False  # see `read_nchw`
+
+    def read_nchw(self) -> None:
+        """For convolutions after the stems that read NCHW (NNPACK on the CPU) while the stems
+        run channels-last: the key features cross over once per frame instead of once per
+        reader, and the value encoder's stem output once per encoding."""
+        self.nchw_features = True
+        self.value_encoder.nchw_layers = True
 
     def encode_key(self, image: torch.Tensor) -> QueryFeatures:
         """`image` (1, 3, H, W) normalised, H and W multiples of 16."""
         f16, f8, f4 = self.key_encoder(image)
+        if self.nchw_features:
+            f16, f8, f4 = to_nchw(f16), to_nchw(f8), to_nchw(f4)
         return QueryFeatures(self.key_proj(f16), self.key_comp(f16), f16, f8, f4)
 
     def encode_value(

@@ -107,6 +107,7 @@ class STCNPropagator:
             self.network.to(memory_format=torch.channels_last)
         else:
             use_winograd(self.network, WINOGRAD_PARTS)
+            self.network.read_nchw()
             nnpack_ready(worker_split(torch.get_num_threads(), parallel=True)[1])
             self.network.key_encoder.to(memory_format=torch.channels_last)
         self.memory_dtype = torch.float16 if self.cuda else torch.float32

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.stcn.layout import to_nchw
+
 # Output maps smaller than this (30x54 is 1,620, a 854x480 frame at stride 16) use the direct
 # convolution: at 15x27 the per-call kernel transform of a 1024->512 layer costs as much as
 # the convolution itself.
@@ -81,7 +83,7 @@ def conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
     )
     if not fast:
         return F.conv2d(x, weight, bias, padding=1)
-    x = x.contiguous()
+    x = to_nchw(x)
     weight = weight.contiguous()
     try:
         if x.shape[0] == 1:
