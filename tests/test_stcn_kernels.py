@@ -196,3 +196,18 @@ def test_features_read_as_nchw_give_the_same_network_outputs():
             for network, query in zip(networks, (plain, crossed), strict=True)
         ]
     assert (values[0] - values[1]).abs().max().item() < 1e-4 * values[0].abs().max().item()
+
+
+def test_decoder_one_object_at_a_time_equals_the_batched_stages():
+    torch.manual_seed(0)
+    decoder = use_winograd(STCN()).decoder.eval()
+    readout, thin = seeded(3, 512, 6, 8, seed=1), seeded(1, 512, 6, 8, seed=2)
+    f8, f4 = seeded(1, 512, 12, 16, seed=3), seeded(1, 256, 24, 32, seed=4)
+    with torch.inference_mode():
+        logits = decoder(readout, thin, f8, f4)
+        x = decoder.up_16_8(f8, decoder.compress.forward_shared(readout, thin))
+        batched = decoder.pred(F.relu(decoder.up_8_4(f4, x)))
+        batched = F.interpolate(batched, scale_factor=4.0, mode="bilinear", align_corners=False)
+    assert logits.shape == (3, 1, 96, 128)
+    assert torch.equal(logits, batched)
+    assert not torch.equal(logits[0], logits[1])

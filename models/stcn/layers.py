@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -129,6 +131,14 @@ class UpsampleBlock(nn.Module):
         """`skip` may have batch 1 and `up` one entry per object: the skip is shared."""
         x = F.interpolate(up, scale_factor=2.0, mode="bilinear", align_corners=False)
         return self.out_conv(x.add_(self.skip_conv(skip)))
+
+    def each(self, skip: torch.Tensor, up: torch.Tensor) -> Iterator[torch.Tensor]:
+        """`self(skip, up)` one entry of `up` at a time, `skip` (batch 1) convolved once: the
+        caller can finish with an object's maps before the next object's are made."""
+        shared = self.skip_conv(skip)
+        for entry in up.split(1):
+            x = F.interpolate(entry, scale_factor=2.0, mode="bilinear", align_corners=False)
+            yield self.out_conv(x.add_(shared))
 
 
 class KeyProjection(nn.Module):

@@ -28,7 +28,10 @@ class NarrowConv2d(nn.Conv2d):
         # (out, C, 3, 3) -> rows (out, dy, dx) of C weights
         taps = self.weight.permute(0, 2, 3, 1).reshape(outputs * 9, channels)
         flat = x.reshape(batch, channels, height * width)
-        tap_maps = torch.matmul(taps, flat).view(batch, outputs, 9, height, width)
+        tap_maps = torch.empty(batch, outputs * 9, height * width, dtype=x.dtype)
+        for image in range(batch):  # 2-D products: a batched one would transpose `flat` first
+            torch.mm(taps, flat[image], out=tap_maps[image])
+        tap_maps = tap_maps.view(batch, outputs, 9, height, width)
         padded = F.pad(tap_maps, (1, 1, 1, 1))
         out = padded[:, :, 0, :height, :width].clone()
         for tap in range(1, 9):
