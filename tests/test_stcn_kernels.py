@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.stcn.aggregate import soft_aggregate, winning_channel
+from models.stcn.frames import MEAN, STD, frame_tensor, padding
 from models.stcn.fuse import conv_add_relu, conv_only, conv_relu, fold_batch_norms
 from models.stcn.layers import ResBlock
 from models.stcn.layout import ROWS, to_nchw
@@ -211,3 +212,32 @@ def test_decoder_one_object_at_a_time_equals_the_batched_stages():
     assert logits.shape == (3, 1, 96, 128)
     assert torch.equal(logits, batched)
     assert not torch.equal(logits[0], logits[1])
+
+
+@pytest.mark.parametrize("objects", [1, 3])
+def test_soft_aggregation_is_the_softmax_of_the_clamped_log_odds(objects):
+    probs = torch.rand(objects, 20, 30, generator=torch.Generator().manual_seed(9))
+    probs[:, :2] = 1.0  # clamped at both ends
+    probs[:, 2:4] = 0.0
+    stacked = torch.cat([torch.prod(1 - probs.double(), 0, keepdim=True), probs.double()])
+    stacked = stacked.clamp(1e-7, 1 - 1e-7)
+    expected = torch.softmax(torch.log(stacked / (1 - stacked)), dim=0)
+    aggregated = soft_aggregate(probs)
+    assert aggregated.shape == (objects + 1, 20, 30)
+    assert (aggregated.double() - expected).abs().max().item() < 1e-6
+    assert torch.equal(aggregated.argmax(0), expected.argmax(0))
+
+
+def test_frame_tensor_is_the_normalised_padded_frame_in_channels_last_memory():
+    frame = torch.randint(0, 256, (37, 50, 3), generator=torch.Generator().manual_seed(10))
+    frame = frame.to(torch.uint8).numpy()
+    pad = padding(37, 50)
+    image = frame_tensor(frame, pad, torch.device("cpu"))
+    assert image.shape == (1, 3, 48, 64)
+    assert image.is_contiguous(memory_format=torch.channels_last)
+    mean = torch.tensor(MEAN, dtype=torch.float64).view(1, 3, 1, 1)
+    std = torch.tensor(STD, dtype=torch.float64).view(1, 3, 1, 1)
+    plain = torch.from_numpy(frame).permute(2, 0, 1).unsqueeze(0).double() / 255
+    expected = F.pad((plain - mean) / std, pad)
+    assert (image.double() - expected).abs().max().item() < 1e-6
+    assert torch.equal(image[..., :pad[2], :], torch.zeros_like(image[..., :pad[2], :]))

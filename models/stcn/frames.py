@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 MAX_SHORT_SIDE = 480
@@ -50,12 +49,17 @@ def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def frame_tensor(
     frame: np.ndarray, pad: tuple[int, int, int, int], device: torch.device
 ) -> torch.Tensor:
-    """(1, 3, H', W') normalised and padded float32 image from an H x W x 3 uint8 RGB frame."""
-    image = torch.from_numpy(np.array(frame, dtype=np.uint8)).to(device)
-    image = image.permute(2, 0, 1).unsqueeze(0).float().div_(255)
-    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
-    return F.pad((image - mean) / std, pad)
+    """(1, 3, H', W') normalised and zero-padded float32 image from an H x W x 3 uint8 RGB frame,
+    channels-last in memory (the key encoder's layout): written in place into the padded
+    buffer, the frame's own (H, W, 3) order kept."""
+    left, right, top, bottom = pad
+    height, width = frame.shape[:2]
+    pixels = torch.from_numpy(np.array(frame, dtype=np.uint8)).to(device)  # a writable copy
+    padded = torch.zeros(1, height + top + bottom, width + left + right, 3, device=device)
+    inner = padded[0, top : top + height, left : left + width]
+    inner.copy_(pixels).div_(255)
+    inner.sub_(torch.tensor(MEAN, device=device)).div_(torch.tensor(STD, device=device))
+    return padded.permute(0, 3, 1, 2)
 
 
 def unpad(tensor: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:

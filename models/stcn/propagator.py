@@ -246,8 +246,7 @@ class _Pass:
                 f"frame is {frame.shape[1]}x{frame.shape[0]}, "
                 f"the keyframes are {self.size[1]}x{self.size[0]}"
             )
-        image = frame_tensor(resize_frame(frame, self.work_size), self.pad, self.owner.device)
-        return image.contiguous(memory_format=torch.channels_last)
+        return frame_tensor(resize_frame(frame, self.work_size), self.pad, self.owner.device)
 
     def _one_hot(self, labels: np.ndarray) -> torch.Tensor:
         """(K, 1, H', W') padded float masks of the objects; void counts as background."""
