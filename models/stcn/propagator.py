@@ -74,8 +74,9 @@ class STCNPropagator:
     The propagator takes the network over: it folds its batch norms into the convolutions and
     moves it to `device`. On the CPU it runs in float32, the 3x3 convolutions of
     `WINOGRAD_PARTS` through NNPACK's Winograd kernels (`winograd.py`, NCHW) and the key
-    encoder in channels-last layout, with one single-threaded worker per torch thread, each
-    on its own frame (`pipeline.py`). On CUDA it runs in channels-last layout under fp16
+    encoder in channels-last layout, its features crossing to NCHW once per frame
+    (`layout.py`), with one single-threaded worker per torch thread, each on its own frame
+    (`pipeline.py`). On CUDA it runs in channels-last layout under fp16
     autocast with the memory in fp16 (untested: no GPU was at hand).
     """
 
