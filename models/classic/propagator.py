@@ -210,9 +210,13 @@ class _Pass:
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
         back = self.flow.backward(grey, self.grey)
-        carried_full = self._carry(back)
+        index = colour_index(lab)
+        tables = self.colours.keyframe_log_ratios(index)
+        carried_full, beyond = self._carry(back)
         shares = self._shrink(carried_full)
         motions = self._motions(back, shares)
+        if self._admit_entering(carried_full, beyond, motions, back, tables[:, index]):
+            shares = self._shrink(carried_full)
         prior = self._whole(shares, motions)
         carried = prior.argmax(axis=0).astype(np.uint8)
         classes = carried.copy()
@@ -226,8 +230,7 @@ class _Pass:
             classes = self._limit_growth(classes, carried, box, probs)
             if self.settings.independence:
                 classes = self._drop_left_behind(classes, back, prior, box, keyed)
-        index = colour_index(lab)
-        classes = self._recover(small, index, classes)
+        classes = self._recover(small, index, tables, classes)
         self.fits = {c: self._key_fit(c, classes == c, bins) for c in range(1, self.n)}
         for c, fit in self.fits.items():
             self.first_fits.setdefault(c, fit)
@@ -241,14 +244,61 @@ class _Pass:
                                   _box(classes > 0, self._margin(classes) + 2 * self._reach()))
         return self.to_label[carried_full]
 
-    def _carry(self, back: np.ndarray) -> np.ndarray:
-        """The last full-size class map moved along the (working-size) backward flow."""
+    def _carry(self, back: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The last full-size class map moved along the (working-size) backward flow, a pixel
+        that came from beyond the frame's edge with the class at that edge, and where those
+        pixels are (see `_admit_entering`)."""
         h, w = self.classes.shape
         big = cv2.resize(back, (w, h), interpolation=cv2.INTER_LINEAR)
         big *= w / back.shape[1]
         big += self.full_grid
-        return cv2.remap(self.classes, big, None, cv2.INTER_NEAREST,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        out = cv2.remap(self.classes, big, None, cv2.INTER_NEAREST,
+                        borderMode=cv2.BORDER_REPLICATE)
+        xs, ys = big[..., 0], big[..., 1]
+        beyond = (xs < -0.5) | (xs > w - 0.5) | (ys < -0.5) | (ys > h - 0.5)
+        return out, beyond
+
+    def _admit_entering(self, carried: np.ndarray, beyond: np.ndarray,
+                        motions: list[np.ndarray | None], back: np.ndarray,
+                        evidence: np.ndarray) -> bool:
+        """Keep (in place) the classes that pixels from beyond the frame's edge took from it
+        only where the object comes into view (an object entering, or a camera turning to
+        it): an object shown at its usual size (not a remnant left at the edge) and not
+        awaiting a second sighting, whose own motion also brings the pixel from beyond the
+        edge, whose flow there follows the object's motion rather than the background's, and
+        whose colour there is not clearly a background colour (not the ground sliding in
+        under an object that stays). Whether anything changed."""
+        taken = beyond & (carried > 0)
+        if not taken.any():
+            return False
+        h, w = self.size
+        scale = w / carried.shape[1]
+        ys, xs = np.nonzero(taken)
+        classes = carried[ys, xs]
+        keep = np.zeros(ys.size, bool)
+        scene = background_motion(back, cv2.resize((carried > 0).astype(np.uint8), (w, h),
+                                                   interpolation=cv2.INTER_NEAREST) > 0)
+        for c, (memory, motion) in enumerate(zip(self.memory, motions, strict=True), start=1):
+            here = classes == c
+            area = int(np.count_nonzero(self.shares[c] > 0.5))
+            if motion is None or memory.partial(area) or c in self.sightings or not here.any():
+                continue
+            sx, sy = xs[here] * scale, ys[here] * scale
+            fx = motion[0, 0] * sx + motion[0, 1] * sy + motion[0, 2]
+            fy = motion[1, 0] * sx + motion[1, 1] * sy + motion[1, 2]
+            ok = (fx < -0.5) | (fx > w - 0.5) | (fy < -0.5) | (fy > h - 0.5)
+            ix = np.clip(sx.astype(np.int64), 0, w - 1)
+            iy = np.clip(sy.astype(np.int64), 0, h - 1)
+            ok &= evidence[c, iy, ix] > _ENTERING_EVIDENCE
+            if scene is not None:
+                flow = back[iy, ix]
+                pts = np.stack([sx, sy], axis=1).astype(np.float32)
+                there = cv2.perspectiveTransform(pts[None], scene)[0] - pts
+                own = np.stack([fx - sx, fy - sy], axis=1)
+                ok &= np.linalg.norm(flow - own, axis=1) <= np.linalg.norm(flow - there, axis=1)
+            keep[here] = ok
+        carried[ys[~keep], xs[~keep]] = 0
+        return bool((~keep).any())
 
     def _motions(self, back: np.ndarray, shares: np.ndarray) -> list[np.ndarray | None]:
         """Each object's own motion (affine, fitted to the flow well inside it), mapping this
@@ -363,13 +413,13 @@ class _Pass:
                 o[added] = was[added]
         return out
 
-    def _recover(self, small: np.ndarray, index: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    def _recover(self, small: np.ndarray, index: np.ndarray, tables: np.ndarray,
+                 classes: np.ndarray) -> np.ndarray:
         """Look for each object that has mostly vanished, or whose mask no longer has its
         keyframe colours (left on background), by those colours where its motion says; take
         a find at once where the motion expects it, elsewhere only when the frame before found
         it in about the same place. A half-hidden
         object takes back the pieces of it that come out."""
-        tables = self.colours.keyframe_log_ratios(index)
         for c, memory in enumerate(self.memory, start=1):
             current = classes == c
             area = int(np.count_nonzero(current))
@@ -507,6 +557,9 @@ _SHRINK_WEIGHT = 1.17
 _CONFIDENCE_BIAS = 1.00
 
 
+# A pixel coming in at the frame's edge joins the object there only when its colour is no
+# clearer a background colour than this (log-ratio under the object's keyframe colours).
+_ENTERING_EVIDENCE = -1.0
 _HALF = 0.5  # how far an object is expected where its whole-object move puts it
 
 
