@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from annotator import __version__
+from annotator.allocator import tune_allocator
 from annotator.commands import COMMAND_MODULES
 from annotator.commands.batch import legacy_argv
 from annotator.errors import AnnotatorError, describe_os_error
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tune_allocator()
     args = build_parser().parse_args(legacy_argv(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.run(args) or 0)

@@ -75,10 +75,13 @@ class SyntheticClip:
 
 
 def run_scenario(settings: dict) -> dict:
-    """One propagation in this (fresh) process; returns timings and peak RSS."""
+    """One propagation in this (fresh) process, its allocator set up as the app's entry points
+    set theirs; returns timings and peak RSS."""
+    from annotator.allocator import tune_allocator
     from models.stcn.network import STCN
     from models.stcn.propagator import STCNPropagator
 
+    tune_allocator()
     torch.manual_seed(0)
     if settings["threads"]:
         torch.set_num_threads(settings["threads"])

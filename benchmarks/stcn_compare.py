@@ -186,10 +186,13 @@ def run_reference(checkout: Path, clip: Clip, checkpoint: Path, threads: int) ->
 
 
 def run_ours(settings: dict[str, Any]) -> dict[str, Any]:
-    """One run of our propagator (called in a fresh process): time, peak RSS, labels."""
+    """One run of our propagator (called in a fresh process, whose allocator is set up as the
+    app's entry points set theirs): time, peak RSS, labels."""
+    from annotator.allocator import tune_allocator
     from annotator.engine.stcn_loader import load_stcn
     from models.stcn.propagator import STCNPropagator
 
+    tune_allocator()
     torch.set_num_threads(settings["threads"])
     frames = [np.asarray(Image.open(path).convert("RGB")) for path in settings["frames"]]
     first = np.asarray(Image.open(settings["first_mask"]))

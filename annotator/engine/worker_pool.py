@@ -14,6 +14,7 @@ from multiprocessing import connection, get_context
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from annotator.allocator import tune_allocator
 from annotator.errors import AnnotatorError
 
 PARENT_CHECK_S = 0.2  # how often a worker looks whether the process that started it is gone
@@ -179,6 +180,7 @@ def _serve(conn: connection.Connection, function: Callable[[Any], Any], threads:
            parent: int) -> None:
     """A worker's life: run each job it is sent, send back its attempt; end with its parent.
     Ctrl-C is the parent's to handle (it stops the workers)."""
+    tune_allocator()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_threads(threads)
     threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
