@@ -11,7 +11,10 @@ frames; what is kept counts in the resident memory until it is reused.
 
 `tune_allocator` must run at the start of the process, before any thread allocates: threads
 that already have an arena keep it. It changes nothing off glibc, and leaves alone any setting
-the user made through glibc's own environment variables.
+the user made through glibc's own environment variables. The headless command and the batch
+workers call it; the window does not: kept memory would take its peak over the 1 GB it must
+stay under with the weights-free engines on a long video (1,025 against 941 MB in
+`benchmarks/gui_long_video.py`), and less kept memory (64 MB) brings the faults back.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from types import TracebackType
 
 from PyQt6.QtWidgets import QApplication, QMessageBox
 
-from annotator.allocator import tune_allocator
 from annotator.gui.controller import Controller
 from annotator.gui.main_window import MainWindow
 from annotator.gui.settings import AppSettings
@@ -38,7 +37,6 @@ def keep_running_on_errors(window: MainWindow) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    tune_allocator()
     parser = argparse.ArgumentParser(prog="main.py", description="VOS Annotator")
     parser.add_argument("path", nargs="?",
                         help="a folder of frames, a video file or a dataset root")
