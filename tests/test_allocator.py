@@ -72,10 +72,9 @@ def test_large_blocks_freed_on_worker_threads_are_reused_without_page_faults():
     platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only"
 )
 def test_settings_the_user_made_in_the_environment_are_left_alone():
-    taken, faults, dropped = run_rounds(
+    taken, _, dropped = run_rounds(
         {"PYTHONPATH": str(REPO), "MALLOC_ARENA_MAX": "8", "MALLOC_MMAP_THRESHOLD_": "131072",
          "MALLOC_TRIM_THRESHOLD_": "131072"}
     )
     assert taken == "True"  # nothing left to set, nothing refused
     assert dropped > 90, dropped  # each block was unmapped when freed: the user's choice
-    assert faults > 1000, faults
