@@ -16,6 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # GUI tests never need a 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOS_SHARED", REPO.parent / "shared"))
 DAVIS_ROOT = SHARED / "data" / "davis16-dev"
+TUNE_ROOT = SHARED / "data" / "davis16-tune"
 STCN_FIXTURE = SHARED / "fixtures" / "stcn"
 DEV_SEQUENCES = (
     "bear", "boat", "flamingo", "hike", "lucia",
@@ -33,6 +34,12 @@ def _require(path: Path) -> Path:
 def davis_root() -> Path:
     """DAVIS layout root: JPEGImages/480p/<seq>/*.jpg, Annotations/480p/<seq>/*.png."""
     return _require(DAVIS_ROOT)
+
+
+@pytest.fixture(scope="session")
+def davis_tune_root() -> Path:
+    """The harder DAVIS-layout set the weights-free propagator is tuned on (issue 12)."""
+    return _require(TUNE_ROOT)
 
 
 @pytest.fixture(scope="session")

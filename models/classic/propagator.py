@@ -237,8 +237,12 @@ class _Pass:
         for c, fit in self.fits.items():
             self.first_fits.setdefault(c, fit)
         for c, memory in enumerate(self.memory, start=1):
-            memory.observe(classes == c, trusted=c not in self.sightings)
+            memory.observe(classes == c, trusted=c not in self.sightings,
+                           leaving=self._leaving(c, motions[c - 1]))
         self._update(carried_full, classes, carried, frame)
+        for c in range(1, self.n):
+            if not (classes == c).any():  # thin scraps the working size does not show
+                carried_full[carried_full == c] = 0
         self.classes = carried_full
         self.grey = grey
         self.shares = _one_hot(classes, self.n)
@@ -440,6 +444,8 @@ class _Pass:
             found = redetect(search)
             if found is None or (doubtful and _iou(found.mask, current) > 0.2):
                 self.sightings.pop(c, None)
+                if area < _REMNANT * memory.area:  # a scrap left behind, not the object
+                    classes[current] = 0
                 continue
             centre = _placement(found.mask)[0]
             seen = self.sightings.get(c)
@@ -452,6 +458,21 @@ class _Pass:
                 classes[found.mask] = c
                 del self.sightings[c]
         return classes
+
+    def _leaving(self, c: int, motion: np.ndarray | None) -> bool:
+        """Whether object `c`'s own motion (`motion`, this frame to the last) carries a
+        share of its last mask beyond the frame's edge: it is going out of view."""
+        if motion is None:
+            return False
+        ys, xs = np.nonzero(self.shares[c] > 0.5)
+        if ys.size == 0:
+            return False
+        ahead = cv2.invertAffineTransform(motion)
+        fx = ahead[0, 0] * xs + ahead[0, 1] * ys + ahead[0, 2]
+        fy = ahead[1, 0] * xs + ahead[1, 1] * ys + ahead[1, 2]
+        h, w = self.size
+        out = (fx < -0.5) | (fx > w - 0.5) | (fy < -0.5) | (fy > h - 0.5)
+        return bool(np.count_nonzero(out) > _LEAVING * ys.size)
 
     def _key_fit(self, c: int, mask: np.ndarray, bins: np.ndarray) -> float:
         """How well object `c`'s colours under `mask` (working size) match its keyframe's where
@@ -562,6 +583,8 @@ _CONFIDENCE_BIAS = 1.00
 # A pixel coming in at the frame's edge joins the object there only when its colour is no
 # clearer a background colour than this (log-ratio under the object's keyframe colours).
 _ENTERING_EVIDENCE = -1.0
+_LEAVING = 0.05  # share of an object's mask its motion carries out of view: it is leaving
+_REMNANT = 0.1  # share of its usual area below which a lost object's mask is a scrap
 _HALF = 0.5  # how far an object is expected where its whole-object move puts it
 
 

@@ -57,9 +57,12 @@ class ObjectMemory:
         self._rate = rate
         self._motion_rate = motion_rate
 
-    def observe(self, mask: np.ndarray, keyframe: bool = False, trusted: bool = True) -> None:
+    def observe(self, mask: np.ndarray, keyframe: bool = False, trusted: bool = True,
+                leaving: bool = False) -> None:
         """Learn from this frame's mask; an untrusted one (it does not look like the object)
-        counts as a frame with the object missing."""
+        counts as a frame with the object missing. While the object is `leaving` the view, a
+        mask smaller than remembered does not teach the size (the frame's edge cuts it), so
+        that a scrap of it left at the edge counts as the object lost."""
         area = int(np.count_nonzero(mask))
         if keyframe:
             self.area = float(area)
@@ -75,9 +78,11 @@ class ObjectMemory:
             r = self._motion_rate
             self.velocity = (1 - r) * self.velocity + r * (centre - self.centre)
         self.centre = centre
+        self.frames_lost = 0
+        if leaving and area < self.area:
+            return
         self.area = (1 - self._rate) * self.area + self._rate * area
         self.elongation = (1 - self._rate) * self.elongation + self._rate * elongation(mask)
-        self.frames_lost = 0
 
     def lost(self, area: int) -> bool:
         """Whether an object that used to be there is mostly gone now."""
