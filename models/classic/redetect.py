@@ -47,6 +47,9 @@ def redetect(search: Search, min_score: float = -1.0) -> Find | None:
     expected = memory.expected_centre()
     if expected is None or memory.area <= 0:
         return None
+    # An object whose motion carried it out of view comes back in at that edge.
+    h, w = search.log_ratio.shape
+    expected = np.clip(expected, 0, [w - 1, h - 1])
     extent = float(np.sqrt(memory.area))
     parts, areas, evidence, centres, stretch = _blobs(search, extent)
     if areas.size == 0:
