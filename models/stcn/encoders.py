@@ -42,7 +42,8 @@ class Bottleneck(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = conv_relu(self.conv1, self.bn1, x)
         out = conv_relu(self.conv2, self.bn2, out)
-        shortcut = x if self.downsample is None else conv_only(*self.downsample, x)
+        downsample = self.downsample
+        shortcut = x if downsample is None else conv_only(downsample[0], downsample[1], x)
         return conv_add_relu(self.conv3, self.bn3, out, shortcut)
 
 
