@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from annotator.engine.click_protocol import ProtocolRun, iou, mean_noc, next_click
+from annotator.engine.click_protocol import (
+    ProtocolRun,
+    iou,
+    mean_capped,
+    mean_noc,
+    next_click,
+)
 
 
 def test_first_click_is_the_centre_of_the_object():
@@ -43,3 +50,14 @@ def test_noc_counts_clicks_and_caps_at_the_limit():
     assert runs[0].clicks_to_reach(0.85) == 2
     assert runs[0].clicks_to_reach(0.90) == 3
     assert mean_noc(runs, 0.85) == (2 + 20) / 2
+
+
+def test_capped_mean_is_the_area_under_the_capped_curve_over_the_click_budget():
+    stopped = ProtocolRun([0.5, 0.86, 0.91], [0.1] * 3)  # stopped on reaching 0.90
+    assert stopped.capped_mean(0.90) == pytest.approx((0.5 + 0.86 + 0.90 * 18) / 20)
+    slow = ProtocolRun([0.2] * 10 + [0.95] * 10, [0.1] * 20)
+    assert slow.capped_mean(0.90) == pytest.approx((0.2 * 10 + 0.90 * 10) / 20)
+    assert mean_capped([stopped, slow]) == pytest.approx(
+        (stopped.capped_mean() + slow.capped_mean()) / 2
+    )
+    assert slow.capped_mean(0.90) < stopped.capped_mean(0.90)  # same NoC@90 limit, worse curve
