@@ -430,7 +430,7 @@ class _Pass:
             current = classes == c
             area = int(np.count_nonzero(current))
             doubtful = area > 0 and memory.doubts(_evidence(tables[c], index, current))
-            partial = memory.partial(area)
+            partial = memory.half_hidden(area)
             if not (memory.lost(area) or doubtful or partial):
                 self.sightings.pop(c, None)
                 continue

@@ -47,6 +47,7 @@ class ObjectMemory:
         motion_rate: float = 0.5,
     ) -> None:
         self.area = 0.0
+        self.whole = 0.0  # typical area, not taught by masks well below it (half hidden)
         self.elongation = 1.0  # longest over shortest spread of its pixels, followed slowly
         self.centre: np.ndarray | None = None  # x, y of the last frame it was seen in
         self.velocity = np.zeros(2)  # pixels per frame, smoothed
@@ -66,6 +67,7 @@ class ObjectMemory:
         area = int(np.count_nonzero(mask))
         if keyframe:
             self.area = float(area)
+            self.whole = float(area)
             self.elongation = elongation(mask) if area else 1.0
             self.velocity = np.zeros(2)
             self.centre = None
@@ -82,6 +84,8 @@ class ObjectMemory:
         if leaving and area < self.area:
             return
         self.area = (1 - self._rate) * self.area + self._rate * area
+        if not self.partial(area):
+            self.whole = (1 - self._rate) * self.whole + self._rate * area
         self.elongation = (1 - self._rate) * self.elongation + self._rate * elongation(mask)
 
     def lost(self, area: int) -> bool:
@@ -97,6 +101,11 @@ class ObjectMemory:
     def partial(self, area: int) -> bool:
         """Whether the object shows well below its usual size (half hidden)."""
         return self.area > 0 and area < self._partial_share * self.area
+
+    def half_hidden(self, area: int) -> bool:
+        """Whether the object shows well below the size it had before it was last half
+        hidden (the size half-hidden masks do not teach)."""
+        return self.whole > 0 and area < self._partial_share * self.whole
 
     def expected_centre(self) -> np.ndarray | None:
         """Where the object should be now if it kept moving as it did before it vanished (for
