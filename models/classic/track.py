@@ -47,7 +47,7 @@ class ObjectMemory:
         motion_rate: float = 0.5,
     ) -> None:
         self.area = 0.0
-        self.whole = 0.0  # typical area, not taught by masks well below it (half hidden)
+        self.whole = 0.0  # typical area, not taught by masks below 0.6 of the usual one
         self.elongation = 1.0  # longest over shortest spread of its pixels, followed slowly
         self.centre: np.ndarray | None = None  # x, y of the last frame it was seen in
         self.velocity = np.zeros(2)  # pixels per frame, smoothed
