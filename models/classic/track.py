@@ -99,7 +99,8 @@ class ObjectMemory:
         return self.key_evidence > 1.0 and evidence < 0.5 * self.key_evidence
 
     def partial(self, area: int) -> bool:
-        """Whether the object shows well below its usual size (half hidden)."""
+        """Whether the object shows well below its usual size `area`, which follows every
+        mask, half-hidden ones too (see `half_hidden` for the size they do not teach)."""
         return self.area > 0 and area < self._partial_share * self.area
 
     def half_hidden(self, area: int) -> bool:
