@@ -12,7 +12,8 @@ working resolution:
 A later click changes the previous mask near itself only (`seg_local`), in the part of the
 change that the click lands in; then GrabCut over the whole mask, with what every click made
 certain held fixed, may spread that change to the same colours elsewhere (only adding after a
-positive click, only taking away after a negative one), so no click undoes an earlier one.
+positive click, only taking away after a negative one), so no click undoes an earlier one; a
+large piece it would add or take away must be of the colours of the click's own change.
 Masks are upsampled smoothly into the frame. Positive clicks always end inside the mask,
 negative ones always outside.
 """
@@ -55,6 +56,10 @@ class ClassicParams:
     most: float = 0.5  # largest share of the frame a candidate may cover (unless the box does)
     local: LocalParams = field(default_factory=LocalParams)  # how a later click acts near itself
     settle_iterations: int = 2  # GrabCut over the whole mask after a later click's change
+    # a piece over `spread_small` pixels that pass adds or takes away must be of the colours
+    # of the click's own change: mean log likelihood ratio against the other side's at least
+    spread_llr: float = -1.0
+    spread_small: int = 1500
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,11 @@ class ClassicSegmenter:
                 # take away
                 settled = self._segment(prompt, near, p.seed_bands[0], p.roi_margin,
                                         p.settle_iterations, certain)
-                masks = [near | settled if newest[2] else near & settled]
+                spread = near | settled if newest[2] else near & settled
+                # but not a large piece of other colours than the click's change (a dog's
+                # head taken away with the grass beside its legs)
+                masks = [_click_coloured(self._frame, previous, near, spread, p.spread_llr,
+                                         p.spread_small)]
         else:
             masks = [self._segment(prompt, previous, f, m,
                                    p.iterations if i == 0 else p.alt_iterations)
@@ -367,6 +376,34 @@ def _local_change(previous: np.ndarray, fresh: np.ndarray,
         out[comp == comp[cy, cx]] = positive
     _force_clicks(out, np.array([[x, y]]) if positive else np.zeros((0, 2)),
                   np.zeros((0, 2)) if positive else np.array([[x, y]]))
+    return out
+
+
+def _click_coloured(frame: np.ndarray, previous: np.ndarray, near: np.ndarray,
+                    spread: np.ndarray, least: float, small: int) -> np.ndarray:
+    """`spread` without the pieces (over `small` pixels) of its change from `near` whose colours
+    are not those of the click's own change from `previous`: their mean log likelihood ratio of
+    the change's colour histogram against the other side's near the mask is under `least`."""
+    change = near != spread
+    own = near != previous
+    if not change.any() or not own.any():
+        return spread
+    bins = (frame // 32).astype(np.int32) @ np.array([64, 8, 1], np.int32)  # 8 levels a channel
+    ys, xs = np.nonzero(previous | spread)
+    window = np.zeros_like(change)  # the mask's surroundings: its box and 32 px round it
+    window[max(0, ys.min() - 32): ys.max() + 33, max(0, xs.min() - 32): xs.max() + 33] = True
+    added = bool((spread & ~near).any())
+    other = window & (~near if added else near) & ~own
+    side = np.bincount(bins[own], minlength=512) + 1.0
+    rest = np.bincount(bins[other], minlength=512) + 1.0
+    ratio = np.log(side / side.sum()) - np.log(rest / rest.sum())
+    count, comp = cv2.connectedComponents(change.astype(np.uint8), connectivity=8)
+    sums = np.bincount(comp[change], weights=ratio[bins[change]], minlength=count)
+    sizes = np.bincount(comp[change], minlength=count)
+    bad = np.flatnonzero((sums[1:] < least * sizes[1:]) & (sizes[1:] > small)) + 1
+    out = spread.copy()
+    undo = np.isin(comp, bad)
+    out[undo] = near[undo]
     return out
 
 
