@@ -72,6 +72,12 @@ def predicted_iou(features: np.ndarray) -> float:
     return float(1.0 / (1.0 + np.exp(-z)))
 
 
+def colour_bins(frame: np.ndarray) -> np.ndarray:
+    """Each pixel's bin of 512 coarse RGB colours (8 levels a channel) of a uint8 frame."""
+    q = (frame >> 5).astype(np.int32)
+    return (q[..., 0] << 6) | (q[..., 1] << 3) | q[..., 2]
+
+
 def _separation(frame: np.ndarray, mask: np.ndarray) -> float:
     """1 - the overlap (Bhattacharyya coefficient) of the coarse colour histograms of the mask
     and of a ring around it as wide as a fifth of its size."""
@@ -79,8 +85,7 @@ def _separation(frame: np.ndarray, mask: np.ndarray) -> float:
     ring = (cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3) <= reach) & ~mask
     if not ring.any():
         return 0.0
-    q = (frame >> 5).astype(np.int32)
-    index = (q[..., 0] << 6) | (q[..., 1] << 3) | q[..., 2]
+    index = colour_bins(frame)
     inside = np.bincount(index[mask], minlength=512).astype(np.float64)
     around = np.bincount(index[ring], minlength=512).astype(np.float64)
     return float(1.0 - np.sqrt(inside / inside.sum() * around / around.sum()).sum())

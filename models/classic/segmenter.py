@@ -30,7 +30,7 @@ from models.classic.seg_geodesic import coarse_geodesic, edge_strength
 from models.classic.seg_levels import edge_stopped_level
 from models.classic.seg_local import LocalParams, grabcut, refine_near_click
 from models.classic.seg_regions import box_mask, click_region
-from models.classic.seg_score import candidate_features, predicted_iou
+from models.classic.seg_score import candidate_features, colour_bins, predicted_iou
 from models.protocols import ClickPrediction, prompt_points
 
 LOGIT_SIZE = 256
@@ -388,7 +388,7 @@ def _click_coloured(frame: np.ndarray, previous: np.ndarray, near: np.ndarray,
     own = near != previous
     if not change.any() or not own.any():
         return spread
-    bins = (frame // 32).astype(np.int32) @ np.array([64, 8, 1], np.int32)  # 8 levels a channel
+    bins = colour_bins(frame)
     ys, xs = np.nonzero(previous | spread)
     window = np.zeros_like(change)  # the mask's surroundings: its box and 32 px round it
     window[max(0, ys.min() - 32): ys.max() + 33, max(0, xs.min() - 32): xs.max() + 33] = True
