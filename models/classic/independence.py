@@ -6,16 +6,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from models.classic.motion import grid_samples
+
 _STEP = 8  # working pixels between the flow samples the motions are fitted to
 
 
 def _points(mask: np.ndarray, most: int) -> np.ndarray:
     """(n, 2) float32 x, y of up to `most` pixels of `mask` on a regular grid."""
-    ys, xs = np.nonzero(mask[::_STEP, ::_STEP])
-    if ys.size > most:
-        keep = np.linspace(0, ys.size - 1, most).astype(np.int64)
-        ys, xs = ys[keep], xs[keep]
-    return np.stack([xs, ys], axis=1).astype(np.float32) * _STEP
+    return np.stack(grid_samples(mask, most, _STEP), axis=1).astype(np.float32)
 
 
 def background_motion(back: np.ndarray, objects: np.ndarray) -> np.ndarray | None:

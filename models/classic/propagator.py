@@ -261,8 +261,7 @@ class _Pass:
         out = cv2.remap(self.classes, big, None, cv2.INTER_NEAREST,
                         borderMode=cv2.BORDER_REPLICATE)
         xs, ys = big[..., 0], big[..., 1]
-        beyond = (xs < -0.5) | (xs > w - 0.5) | (ys < -0.5) | (ys > h - 0.5)
-        return out, beyond
+        return out, _outside(xs, ys, w, h)
 
     def _admit_entering(self, carried: np.ndarray, beyond: np.ndarray,
                         motions: list[np.ndarray | None], back: np.ndarray,
@@ -290,9 +289,8 @@ class _Pass:
             if motion is None or memory.partial(area) or c in self.sightings or not here.any():
                 continue
             sx, sy = xs[here] * scale, ys[here] * scale
-            fx = motion[0, 0] * sx + motion[0, 1] * sy + motion[0, 2]
-            fy = motion[1, 0] * sx + motion[1, 1] * sy + motion[1, 2]
-            ok = (fx < -0.5) | (fx > w - 0.5) | (fy < -0.5) | (fy > h - 0.5)
+            fx, fy = _apply_affine(motion, sx, sy)
+            ok = _outside(fx, fy, w, h)
             ix = np.clip(sx.astype(np.int64), 0, w - 1)
             iy = np.clip(sy.astype(np.int64), 0, h - 1)
             ok &= evidence[c, iy, ix] > _ENTERING_EVIDENCE
@@ -467,11 +465,8 @@ class _Pass:
         ys, xs = np.nonzero(self.shares[c] > 0.5)
         if ys.size == 0:
             return False
-        ahead = cv2.invertAffineTransform(motion)
-        fx = ahead[0, 0] * xs + ahead[0, 1] * ys + ahead[0, 2]
-        fy = ahead[1, 0] * xs + ahead[1, 1] * ys + ahead[1, 2]
         h, w = self.size
-        out = (fx < -0.5) | (fx > w - 0.5) | (fy < -0.5) | (fy > h - 0.5)
+        out = _outside(*_apply_affine(cv2.invertAffineTransform(motion), xs, ys), w, h)
         return bool(np.count_nonzero(out) > _LEAVING * ys.size)
 
     def _key_fit(self, c: int, mask: np.ndarray, bins: np.ndarray) -> float:
@@ -609,6 +604,18 @@ def _softmax(score: np.ndarray) -> np.ndarray:
 def _soften(classes: np.ndarray, n: int) -> np.ndarray:
     """Class probabilities for the next warp: the decision with slightly blurred edges."""
     return np.stack([cv2.GaussianBlur(p, (5, 5), 1.0) for p in _one_hot(classes, n)])
+
+
+def _apply_affine(motion: np.ndarray, xs: np.ndarray, ys: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Where the 2x3 affine map `motion` takes the points (`xs`, `ys`)."""
+    return (motion[0, 0] * xs + motion[0, 1] * ys + motion[0, 2],
+            motion[1, 0] * xs + motion[1, 1] * ys + motion[1, 2])
+
+
+def _outside(xs: np.ndarray, ys: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Which points lie beyond the edge of a `w` x `h` frame (of pixel centres 0 .. w - 1)."""
+    return (xs < -0.5) | (xs > w - 0.5) | (ys < -0.5) | (ys > h - 0.5)
 
 
 def _one_hot(classes: np.ndarray, n: int) -> np.ndarray:
