@@ -219,6 +219,7 @@ class _Pass:
         motions = self._motions(back, shares)
         if self._admit_entering(carried_full, beyond, motions, back, tables[:, index]):
             shares = self._shrink(carried_full)
+        drifts, scene = self._drifts(back, shares, motions)
         prior = self._whole(shares, motions)
         carried = prior.argmax(axis=0).astype(np.uint8)
         classes = carried.copy()
@@ -232,13 +233,13 @@ class _Pass:
             classes = self._limit_growth(classes, carried, box, probs)
             if self.settings.independence:
                 classes = self._drop_left_behind(classes, back, prior, box, keyed)
-        classes = self._recover(small, index, tables, classes)
+        classes = self._recover(small, index, tables, classes, drifts, back, scene)
         self.fits = {c: self._key_fit(c, classes == c, bins) for c in range(1, self.n)}
         for c, fit in self.fits.items():
             self.first_fits.setdefault(c, fit)
         for c, memory in enumerate(self.memory, start=1):
             memory.observe(classes == c, trusted=c not in self.sightings,
-                           leaving=self._leaving(c, motions[c - 1]))
+                           leaving=self._leaving(c, motions[c - 1]), drift=drifts[c - 1])
         self._update(carried_full, classes, carried, frame)
         for c in range(1, self.n):
             if not (classes == c).any():  # thin scraps the working size does not show
@@ -313,6 +314,17 @@ class _Pass:
             inner = cv2.erode((shares[c] > 0.99).astype(np.uint8), kernel).astype(bool)
             out.append(object_motion(back, inner))
         return out
+
+    def _drifts(self, back: np.ndarray, shares: np.ndarray,
+                motions: list[np.ndarray | None]) -> tuple[list[np.ndarray | None],
+                                                           np.ndarray | None]:
+        """Each object's own motion against the background's at its centre (working pixels,
+        this frame to the last), None where either cannot be fitted; and the background's
+        motion (a homography, None when it cannot be fitted)."""
+        masks = shares[1:] > 0.5
+        scene = background_motion(back, masks.any(axis=0))
+        return [_drift(mask, motion, scene) for mask, motion in
+                zip(masks, motions, strict=True)], scene
 
     def _whole(self, prior: np.ndarray, motions: list[np.ndarray | None]) -> np.ndarray:
         """The carried class shares, with each object also half-expected where its last mask
@@ -418,15 +430,27 @@ class _Pass:
         return out
 
     def _recover(self, small: np.ndarray, index: np.ndarray, tables: np.ndarray,
-                 classes: np.ndarray) -> np.ndarray:
+                 classes: np.ndarray, drifts: list[np.ndarray | None], back: np.ndarray,
+                 scene: np.ndarray | None) -> np.ndarray:
         """Look for each object that has mostly vanished, or whose mask no longer has its
         keyframe colours (left on background), by those colours where its motion says; take
         a find at once where the motion expects it, elsewhere only when the frame before found
         it in about the same place. A half-hidden
-        object takes back the pieces of it that come out."""
+        object takes back the pieces of it that come out. A half-hidden object whose carried
+        mask (its motion against the background `drifts`) has come to rest on the background
+        while the object was moving on its own has lost its mask to another body (the flow
+        at the edge of something passing in front drags the mask onto the background beside
+        it): the mask is cleared and the object searched for; for a while after, a find that
+        does not move the object's way against the background (`back`, `scene`) is not
+        taken (the same drag again)."""
         for c, memory in enumerate(self.memory, start=1):
             current = classes == c
             area = int(np.count_nonzero(current))
+            if memory.taken_over(drifts[c - 1], area):  # the mask passed to another body
+                classes[current] = 0
+                current[:] = False
+                area = 0
+                memory.taken = True
             doubtful = area > 0 and memory.doubts(_evidence(tables[c], index, current))
             partial = memory.half_hidden(area)
             if not (memory.lost(area) or doubtful or partial):
@@ -440,6 +464,8 @@ class _Pass:
                     classes[grown] = c
                 continue
             found = redetect(search)
+            if found is not None and memory.moves_unlike(_find_drift(found.mask, back, scene)):
+                found = None  # after a take-over: what took the mask, not the object
             if found is None or (doubtful and _iou(found.mask, current) > 0.2):
                 self.sightings.pop(c, None)
                 if area < _REMNANT * memory.area:  # a scrap left behind, not the object
@@ -581,6 +607,26 @@ _ENTERING_EVIDENCE = -1.0
 _LEAVING = 0.05  # share of an object's mask its motion carries out of view: it is leaving
 _REMNANT = 0.1  # share of its usual area below which a lost object's mask is a scrap
 _HALF = 0.5  # how far an object is expected where its whole-object move puts it
+
+
+def _drift(mask: np.ndarray, motion: np.ndarray | None, scene: np.ndarray | None
+           ) -> np.ndarray | None:
+    """How far the object under `mask` moves against the background at its centre: where its
+    own motion `motion` (affine) takes the centre less where the background's `scene`
+    (homography) takes it; None where either is missing or the mask is empty."""
+    place = _placement(mask)
+    if scene is None or motion is None or place is None:
+        return None
+    centre = place[0].astype(np.float32)
+    there = cv2.perspectiveTransform(centre[None, None], scene)[0, 0]
+    return motion[:, :2] @ centre + motion[:, 2] - there
+
+
+def _find_drift(mask: np.ndarray, back: np.ndarray, scene: np.ndarray | None
+                ) -> np.ndarray | None:
+    """`_drift` of a find, its motion fitted to the backward flow well inside it."""
+    inner = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    return _drift(mask, object_motion(back, inner), scene)
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:

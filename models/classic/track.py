@@ -33,6 +33,15 @@ def axis_ratio(mu20: np.ndarray, mu02: np.ndarray, mu11: np.ndarray) -> np.ndarr
     return np.sqrt((half_sum + root) / np.maximum(half_sum - root, 1e-6 + 1e-3 * half_sum))
 
 
+# An object moving this many working pixels per frame against the background or more has a
+# motion of its own that a mask taken over by something else (`ObjectMemory.taken_over`) or a
+# find of that something (`ObjectMemory.moves_unlike`) can be told from.
+_MOVING = 4.0
+_AT_REST = 0.2  # a mask moving less than this share of that against the background is at rest
+_ITS_WAY = 0.25  # a find moving less than this share of it along it does not go the object's way
+_RECENT = 10  # frames lost after which its motion is no guide to the object's
+
+
 class ObjectMemory:
     """Typical area, last place and velocity of one object, and how long it has been missing.
 
@@ -53,17 +62,22 @@ class ObjectMemory:
         self.velocity = np.zeros(2)  # pixels per frame, smoothed
         self.frames_lost = 0
         self.key_evidence = 0.0  # mean colour evidence for the object in its keyframe
+        # its own motion against the background's at its centre, pixels per frame, smoothed
+        self.drift: np.ndarray | None = None
+        self.taken = False  # lost since its mask passed to another body (`taken_over`)
         self._lost_share = lost_share
         self._partial_share = partial_share
         self._rate = rate
         self._motion_rate = motion_rate
 
     def observe(self, mask: np.ndarray, keyframe: bool = False, trusted: bool = True,
-                leaving: bool = False) -> None:
+                leaving: bool = False, drift: np.ndarray | None = None) -> None:
         """Learn from this frame's mask; an untrusted one (it does not look like the object)
         counts as a frame with the object missing. While the object is `leaving` the view, a
         mask smaller than remembered does not teach the size (the frame's edge cuts it), so
-        that a scrap of it left at the edge counts as the object lost."""
+        that a scrap of it left at the edge counts as the object lost. `drift`: the mask's
+        motion against the background's, learnt while it is seen (forgotten after ten frames
+        lost)."""
         area = int(np.count_nonzero(mask))
         if keyframe:
             self.area = float(area)
@@ -71,6 +85,8 @@ class ObjectMemory:
             self.elongation = elongation(mask) if area else 1.0
             self.velocity = np.zeros(2)
             self.centre = None
+            self.drift = None
+            self.taken = False
         if area == 0 or self.lost(area) or not trusted:
             self.frames_lost += 1
             return
@@ -80,7 +96,13 @@ class ObjectMemory:
             r = self._motion_rate
             self.velocity = (1 - r) * self.velocity + r * (centre - self.centre)
         self.centre = centre
+        if self.frames_lost >= _RECENT:
+            self.drift = None  # after so long it may move otherwise
         self.frames_lost = 0
+        self.taken = False
+        if drift is not None:
+            r = self._motion_rate
+            self.drift = drift if self.drift is None else (1 - r) * self.drift + r * drift
         if leaving and area < self.area:
             return
         self.area = (1 - self._rate) * self.area + self._rate * area
@@ -107,6 +129,26 @@ class ObjectMemory:
         """Whether the object shows well below the size it had before it was last half
         hidden (the size half-hidden masks do not teach)."""
         return self.whole > 0 and area < self._partial_share * self.whole
+
+    def taken_over(self, drift: np.ndarray | None, area: int) -> bool:
+        """Whether a mask of `area` pixels that moves `drift` against the background has passed
+        to another body: the object shows well below its usual size (going behind something)
+        and its mask has come to rest on the background while the object was moving clearly
+        against it."""
+        if area == 0 or not self.partial(area) or drift is None or self.drift is None:
+            return False
+        speed = float(np.linalg.norm(self.drift))
+        return speed >= _MOVING and float(np.linalg.norm(drift)) < _AT_REST * speed
+
+    def moves_unlike(self, drift: np.ndarray | None) -> bool:
+        """Whether a find that moves `drift` against the background is not this object, soon
+        after its mask was taken over (`taken`): the object was moving clearly against the
+        background, and the find does not move its way (at rest, or against it: what the
+        mask was dragged onto)."""
+        if not self.taken or self.frames_lost >= _RECENT or drift is None or self.drift is None:
+            return False
+        speed = float(np.linalg.norm(self.drift))
+        return speed >= _MOVING and float(drift @ self.drift) < _ITS_WAY * speed**2
 
     def expected_centre(self) -> np.ndarray | None:
         """Where the object should be now if it kept moving as it did before it vanished (for
