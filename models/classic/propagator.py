@@ -34,9 +34,12 @@ class ClassicPropagator:
     fitted to the flow around the objects) while the object moves on its own (its dominant
     affine motion) are dropped: a mask cannot trail behind on ground of its colours. Objects
     that vanish or drift onto background are searched for by their keyframe colours where
-    their motion puts them. What comes in at the frame's edge next to an object, moving with
-    it and not of clearly background colours, joins it (an object entering, a camera turning
-    to it). The full-size map snaps to the frame's edges.
+    their motion puts them; a half-hidden object whose mask comes to rest on the background
+    while the object was moving against it has lost the mask to something passing in front
+    (the flow at its edge drags the mask along), which is then cleared. What comes in at the
+    frame's edge next to an object, moving with it and not of clearly background colours,
+    joins it (an object entering, a camera turning to it). The full-size map snaps to the
+    frame's edges.
     """
 
     name = "classic"
