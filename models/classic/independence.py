@@ -40,6 +40,14 @@ def own_motion(back: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     return affine
 
 
+def motion_against(centre: np.ndarray, own: np.ndarray, scene: np.ndarray) -> np.ndarray:
+    """Where the affine map `own` takes the point `centre` (x, y) less where the background's
+    homography `scene` takes it: an object's motion against the background there."""
+    point = np.asarray(centre, np.float32).reshape(1, 1, 2)
+    there = cv2.perspectiveTransform(point, scene)[0, 0]
+    return own[:, :2] @ point[0, 0] + own[:, 2] - there
+
+
 def left_behind(back: np.ndarray, mask: np.ndarray, grid: np.ndarray,
                 scene: np.ndarray, own: np.ndarray, apart: float = 2.0) -> np.ndarray:
     """The pixels of `mask` whose flow follows the background's motion `scene` (homography)
@@ -54,9 +62,7 @@ def left_behind(back: np.ndarray, mask: np.ndarray, grid: np.ndarray,
     flow = back[y0:y1, x0:x1].reshape(-1, 2)
     there = cv2.perspectiveTransform(points[None], scene)[0]
     moved = points @ own[:, :2].T + own[:, 2]
-    centre = np.array([[xs.mean(), ys.mean()]], np.float32)
-    gap = np.linalg.norm(cv2.perspectiveTransform(centre[None], scene)[0]
-                         - (centre @ own[:, :2].T + own[:, 2]))
+    gap = np.linalg.norm(motion_against(np.array([xs.mean(), ys.mean()]), own, scene))
     if gap < apart:
         return out
     to_scene = np.linalg.norm(flow - (there - points), axis=1)

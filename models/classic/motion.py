@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 _GRID = 6  # working pixels between the flow samples the motion is fitted to
@@ -14,6 +15,13 @@ def grid_samples(mask: np.ndarray, most: int, step: int = _GRID) -> tuple[np.nda
         keep = np.linspace(0, ys.size - 1, most).astype(np.int64)
         ys, xs = ys[keep], xs[keep]
     return xs * step, ys * step
+
+
+def inner_motion(back: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """`object_motion` fitted well inside `mask`, away from its edge, where the flow blurs
+    into the background's."""
+    inner = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    return object_motion(back, inner)
 
 
 def object_motion(back: np.ndarray, mask: np.ndarray) -> np.ndarray | None:

@@ -10,9 +10,14 @@ import numpy as np
 
 from models.classic.appearance import ColourModel, colour_index
 from models.classic.flow import FlowEstimator
-from models.classic.independence import background_motion, left_behind, own_motion
+from models.classic.independence import (
+    background_motion,
+    left_behind,
+    motion_against,
+    own_motion,
+)
 from models.classic.local_colour import LocalColours, colour_bins
-from models.classic.motion import object_motion
+from models.classic.motion import inner_motion
 from models.classic.redetect import Search, complete, redetect
 from models.classic.refine import guided_filter, upsample_labels
 from models.classic.track import ObjectMemory, keep_connected
@@ -311,12 +316,7 @@ class _Pass:
     def _motions(self, back: np.ndarray, shares: np.ndarray) -> list[np.ndarray | None]:
         """Each object's own motion (affine, fitted to the flow well inside it), mapping this
         frame's pixels to the last frame's; None for an object too small to fit it."""
-        kernel = np.ones((5, 5), np.uint8)
-        out = []
-        for c in range(1, self.n):
-            inner = cv2.erode((shares[c] > 0.99).astype(np.uint8), kernel).astype(bool)
-            out.append(object_motion(back, inner))
-        return out
+        return [inner_motion(back, shares[c] > 0.99) for c in range(1, self.n)]
 
     def _drifts(self, back: np.ndarray, shares: np.ndarray,
                 motions: list[np.ndarray | None]) -> tuple[list[np.ndarray | None],
@@ -453,7 +453,7 @@ class _Pass:
                 classes[current] = 0
                 current[:] = False
                 area = 0
-                memory.taken = True
+                memory.let_go()
             doubtful = area > 0 and memory.doubts(_evidence(tables[c], index, current))
             partial = memory.half_hidden(area)
             if not (memory.lost(area) or doubtful or partial):
@@ -620,16 +620,13 @@ def _drift(mask: np.ndarray, motion: np.ndarray | None, scene: np.ndarray | None
     place = _placement(mask)
     if scene is None or motion is None or place is None:
         return None
-    centre = place[0].astype(np.float32)
-    there = cv2.perspectiveTransform(centre[None, None], scene)[0, 0]
-    return motion[:, :2] @ centre + motion[:, 2] - there
+    return motion_against(place[0], motion, scene)
 
 
 def _find_drift(mask: np.ndarray, back: np.ndarray, scene: np.ndarray | None
                 ) -> np.ndarray | None:
     """`_drift` of a find, its motion fitted to the backward flow well inside it."""
-    inner = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    return _drift(mask, object_motion(back, inner), scene)
+    return _drift(mask, inner_motion(back, mask), scene)
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -64,7 +64,7 @@ class ObjectMemory:
         self.key_evidence = 0.0  # mean colour evidence for the object in its keyframe
         # its own motion against the background's at its centre, pixels per frame, smoothed
         self.drift: np.ndarray | None = None
-        self.taken = False  # lost since its mask passed to another body (`taken_over`)
+        self._taken = False  # lost since its mask passed to another body (`let_go`)
         self._lost_share = lost_share
         self._partial_share = partial_share
         self._rate = rate
@@ -86,7 +86,7 @@ class ObjectMemory:
             self.velocity = np.zeros(2)
             self.centre = None
             self.drift = None
-            self.taken = False
+            self._taken = False
         if area == 0 or self.lost(area) or not trusted:
             self.frames_lost += 1
             return
@@ -99,7 +99,7 @@ class ObjectMemory:
         if self.frames_lost >= _RECENT:
             self.drift = None  # after so long it may move otherwise
         self.frames_lost = 0
-        self.taken = False
+        self._taken = False
         if drift is not None:
             r = self._motion_rate
             self.drift = drift if self.drift is None else (1 - r) * self.drift + r * drift
@@ -140,12 +140,17 @@ class ObjectMemory:
         speed = float(np.linalg.norm(self.drift))
         return speed >= _MOVING and float(np.linalg.norm(drift)) < _AT_REST * speed
 
+    def let_go(self) -> None:
+        """Its mask was taken over (`taken_over`) and cleared: until it is seen again, finds
+        are checked against its motion (`moves_unlike`)."""
+        self._taken = True
+
     def moves_unlike(self, drift: np.ndarray | None) -> bool:
         """Whether a find that moves `drift` against the background is not this object, soon
-        after its mask was taken over (`taken`): the object was moving clearly against the
+        after its mask was taken over (`let_go`): the object was moving clearly against the
         background, and the find does not move its way (at rest, or against it: what the
         mask was dragged onto)."""
-        if not self.taken or self.frames_lost >= _RECENT or drift is None or self.drift is None:
+        if not self._taken or self.frames_lost >= _RECENT or drift is None or self.drift is None:
             return False
         speed = float(np.linalg.norm(self.drift))
         return speed >= _MOVING and float(drift @ self.drift) < _ITS_WAY * speed**2
